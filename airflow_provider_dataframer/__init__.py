@@ -1,0 +1,48 @@
+"""Apache Airflow provider for Dataframer: specs, generation runs and the data they produce."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider to Airflow (the ``apache_airflow_provider`` entry point)."""
+    return {
+        "package-name": "airflow-provider-dataframer",
+        "name": "Dataframer",
+        "description": "Create Dataframer specs from seed data or objectives and generate synthetic data.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Dataframer",
+                "external-doc-url": "https://docs.dataframer.ai",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Dataframer",
+                "python-modules": ["airflow_provider_dataframer.hooks.dataframer"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Dataframer",
+                "python-modules": ["airflow_provider_dataframer.operators.spec"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Dataframer",
+                "python-modules": ["airflow_provider_dataframer.triggers.spec"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "dataframer",
+                "hook-class-name": "airflow_provider_dataframer.hooks.dataframer.DataframerHook",
+            }
+        ],
+    }

@@ -1,0 +1,83 @@
+"""Exceptions raised by the Dataframer provider.
+
+They derive from :class:`AirflowException` so that Airflow reports them as task failures, and they
+never carry the API key: messages are built from the HTTP status, the method and path, and the
+server's own message.
+"""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+
+class DataframerError(AirflowException):
+    """Base class of every error raised by the Dataframer provider."""
+
+
+class DataframerConfigError(DataframerError):
+    """The connection or the operator arguments are unusable; nothing was sent."""
+
+
+class DataframerValidationError(DataframerConfigError, AirflowFailException, ValueError):
+    """
+    An operator argument breaks a documented rule; the message names the field and the fix.
+
+    It fails the task without retries: the same arguments would fail the same way.
+    """
+
+
+class DataframerTransportError(DataframerError):
+    """
+    The request could not be completed (connection refused or dropped, timeout).
+
+    :param method: the HTTP method of the request.
+    :param path: the path of the request.
+    :param reason: what went wrong, without credentials.
+    :param not_sent: True when the request cannot have reached the server (connect failure), so
+        that even a create may safely be sent again.
+    """
+
+    def __init__(self, method: str, path: str, reason: str, not_sent: bool = False) -> None:
+        self.method = method
+        self.path = path
+        self.reason = reason
+        self.not_sent = not_sent
+        super().__init__(f"Dataframer API {method} {path} failed: {reason}")
+
+
+class DataframerApiError(DataframerError):
+    """
+    The Dataframer API answered with an error status.
+
+    :param status_code: the HTTP status of the response (kept as ``http_status``).
+    :param message: the server's message (from ``detail``, ``error`` or ``message``).
+    :param method: the HTTP method of the request.
+    :param path: the path of the request (no host, no query, no credentials).
+    :param retry_after: seconds the server asked us to wait, when it said so.
+    :param should_retry: the server's ``x-should-retry`` answer, when it gave one.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        method: str,
+        path: str,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+    ) -> None:
+        self.http_status = status_code
+        self.message = message
+        self.method = method
+        self.path = path
+        self.retry_after = retry_after
+        self.should_retry = should_retry
+        super().__init__(f"Dataframer API {method} {path} returned HTTP {status_code}: {message}")
+
+
+class DataframerNotFoundError(DataframerApiError):
+    """HTTP 404: the spec, run or dataset does not exist (or is not visible to this API key)."""
+
+
+class DataframerAuthError(DataframerApiError):
+    """HTTP 401/403: the API key is missing, wrong or lacks permission."""

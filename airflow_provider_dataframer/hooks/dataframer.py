@@ -1,0 +1,350 @@
+"""The Dataframer hook: the one place in the provider that speaks HTTP."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import httpx
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+
+from airflow_provider_dataframer.exceptions import (
+    DataframerApiError,
+    DataframerAuthError,
+    DataframerConfigError,
+    DataframerNotFoundError,
+)
+from airflow_provider_dataframer.models import (
+    DEFAULT_BASE_URL,
+    SPEC,
+    CreatedResource,
+    ResourceKind,
+    Spec,
+    SpecCreateRequest,
+    StatusResource,
+)
+from airflow_provider_dataframer.retry import (
+    RetryPolicy,
+    parse_retry_after,
+    parse_should_retry,
+    transport_error,
+)
+
+API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
+SEED_DATASETS_PATH = "/api/dataframer/seed-datasets/"
+MAX_MESSAGE_CHARS = 500
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """
+    Everything the hook needs from an Airflow connection, resolved once.
+
+    :param base_url: the API's base URL, without a trailing slash.
+    :param api_key: the Bearer API key (never logged; registered with the secrets masker).
+    :param timeout: connect/read/write/pool timeouts of every request.
+    :param retry: the retry policy of every request.
+    """
+
+    base_url: str
+    api_key: str
+    timeout: httpx.Timeout
+    retry: RetryPolicy
+
+    def __repr__(self) -> str:  # the dataclass repr would print the key
+        return (
+            f"ConnectionSettings(base_url={self.base_url!r}, timeout={self.timeout!r}, retry={self.retry!r})"
+        )
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> ConnectionSettings:
+        """Read an Airflow connection (``host`` base URL, ``password`` API key, timeout/retry extras)."""
+        extra = conn.extra_dejson or {}
+        api_key = conn.password or os.environ.get(API_KEY_ENV_VAR, "")
+        if not api_key:
+            raise DataframerConfigError(
+                f"No Dataframer API key: set the password (API Key) of the Airflow connection "
+                f"{conn.conn_id!r} or the {API_KEY_ENV_VAR} environment variable."
+            )
+        mask_secret(api_key)
+        return cls(
+            base_url=base_url_from(conn.host, conn.schema, conn.port),
+            api_key=api_key,
+            timeout=httpx.Timeout(
+                float(extra.get("read_timeout", 60.0)),
+                connect=float(extra.get("connect_timeout", 5.0)),
+            ),
+            retry=RetryPolicy(
+                max_retries=int(extra.get("max_retries", 2)),
+                initial_backoff=float(extra.get("retry_initial_backoff", 0.5)),
+                max_backoff=float(extra.get("retry_max_backoff", 8.0)),
+            ),
+        )
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments shared by the sync and async httpx clients."""
+        from airflow_provider_dataframer import __version__
+
+        return {
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "headers": {
+                "Authorization": f"Bearer {self.api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"airflow-provider-dataframer/{__version__}",
+            },
+        }
+
+
+def base_url_from(host: str | None, schema: str | None, port: int | None) -> str:
+    """
+    Build the base URL from a connection's host, schema and port.
+
+    ``host`` may be a full URL (``http://127.0.0.1:8080``) or a bare host name, in which case
+    ``schema`` (default ``https``) and ``port`` complete it. An empty host means the public API.
+    """
+    if not host:
+        return DEFAULT_BASE_URL
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"{schema or 'https'}://{host}"
+    url = httpx.URL(host)
+    if port and url.port is None:
+        url = url.copy_with(port=int(port))
+    return str(url).rstrip("/")
+
+
+def error_from_response(method: str, path: str, response: httpx.Response) -> DataframerApiError:
+    """The provider exception for an error response, carrying the server's own message."""
+    status = response.status_code
+    error_class: type[DataframerApiError] = DataframerApiError
+    if status == 404:
+        error_class = DataframerNotFoundError
+    elif status in (401, 403):
+        error_class = DataframerAuthError
+    return error_class(
+        status,
+        server_message(response),
+        method,
+        path,
+        retry_after=parse_retry_after(response.headers),
+        should_retry=parse_should_retry(response.headers),
+    )
+
+
+def server_message(response: httpx.Response) -> str:
+    """The server's message from ``detail``, ``error`` or ``message`` (or the start of the body)."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:MAX_MESSAGE_CHARS] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("detail", "error", "message"):
+            value = body.get(key)
+            if isinstance(value, list):  # FastAPI-style validation errors
+                return "; ".join(_describe_item(item) for item in value)[:MAX_MESSAGE_CHARS]
+            if value:
+                return str(value)[:MAX_MESSAGE_CHARS]
+    return str(body)[:MAX_MESSAGE_CHARS]
+
+
+def _describe_item(item: Any) -> str:
+    if isinstance(item, dict) and "msg" in item:
+        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        return f"{location}: {item['msg']}" if location else str(item["msg"])
+    return str(item)
+
+
+def parse_response(method: str, path: str, response: httpx.Response) -> Any:
+    """The decoded JSON of a successful response; raise the provider exception otherwise."""
+    if response.is_error:
+        raise error_from_response(method, path, response)
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()
+
+
+class DataframerHook(BaseHook):
+    """
+    Talk to the Dataframer API with the API key and base URL of an Airflow connection.
+
+    The connection's password is the API key (sent as ``Authorization: Bearer <key>``); when it is
+    empty the ``DATAFRAMER_API_KEY`` environment variable is used. The host is the base URL
+    (default ``https://df-api.dataframer.ai``): a full URL such as ``http://127.0.0.1:8080`` or a
+    host name completed by the schema and port fields. Extras: ``connect_timeout`` (5 s),
+    ``read_timeout`` (60 s), ``max_retries`` (2), ``retry_initial_backoff`` (0.5 s) and
+    ``retry_max_backoff`` (8 s).
+
+    :param dataframer_conn_id: the Airflow connection id.
+    """
+
+    conn_name_attr = "dataframer_conn_id"
+    default_conn_name = "dataframer_default"
+    conn_type = "dataframer"
+    hook_name = "Dataframer"
+
+    def __init__(self, dataframer_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.dataframer_conn_id = dataframer_conn_id
+        self._settings: ConnectionSettings | None = None
+        self._async_client: httpx.AsyncClient | None = None
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabel the connection form: the password is the API key, the host the base URL."""
+        return {
+            "hidden_fields": ["schema", "login", "port"],
+            "relabeling": {"password": "API Key", "host": "Base URL"},
+            "placeholders": {
+                "host": DEFAULT_BASE_URL,
+                "password": f"Dataframer API key (empty: use ${API_KEY_ENV_VAR})",
+                "extra": '{"connect_timeout": 5, "read_timeout": 60, "max_retries": 2}',
+            },
+        }
+
+    # Connection and clients
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        """The resolved connection settings (read from Airflow once per hook)."""
+        if self._settings is None:
+            self._settings = ConnectionSettings.from_connection(self.get_connection(self.dataframer_conn_id))
+        return self._settings
+
+    async def aget_settings(self) -> ConnectionSettings:
+        """The resolved connection settings, read without blocking the event loop."""
+        if self._settings is None:
+            aget_connection = getattr(BaseHook, "aget_connection", None)
+            if aget_connection is not None:
+                conn = await aget_connection(self.dataframer_conn_id)
+            else:  # Airflow 2
+                from asgiref.sync import sync_to_async
+
+                conn = await sync_to_async(self.get_connection)(self.dataframer_conn_id)
+            self._settings = ConnectionSettings.from_connection(conn)
+        return self._settings
+
+    @cached_property
+    def client(self) -> httpx.Client:
+        """The blocking httpx client, authenticated and with the configured timeouts."""
+        return httpx.Client(**self.settings.client_kwargs())
+
+    def get_conn(self) -> httpx.Client:
+        """Return the blocking httpx client (the Airflow hook convention)."""
+        return self.client
+
+    async def aget_client(self) -> httpx.AsyncClient:
+        """The async httpx client of this hook, created on first use."""
+        if self._async_client is None:
+            settings = await self.aget_settings()
+            self._async_client = httpx.AsyncClient(**settings.client_kwargs())
+        return self._async_client
+
+    def close(self) -> None:
+        """Close the blocking client if it was opened."""
+        if "client" in self.__dict__:
+            self.__dict__.pop("client").close()
+
+    async def aclose(self) -> None:
+        """Close the async client if it was opened."""
+        if self._async_client is not None:
+            client, self._async_client = self._async_client, None
+            await client.aclose()
+
+    # Requests
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """
+        Send one API request with the retry policy and return the decoded JSON.
+
+        :param idempotent: False for creates: ambiguous failures are then raised, not retried.
+        """
+        for attempt in self.settings.retry.retrying(idempotent):
+            with attempt:
+                try:
+                    response = self.client.request(method, path, json=json, params=params)
+                except httpx.TransportError as exc:
+                    raise transport_error(method, path, exc) from exc
+                return parse_response(method, path, response)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """The async twin of :meth:`request`, with the same retry policy."""
+        client = await self.aget_client()
+        async for attempt in self.settings.retry.async_retrying(idempotent):
+            with attempt:
+                try:
+                    response = await client.request(method, path, json=json, params=params)
+                except httpx.TransportError as exc:
+                    raise transport_error(method, path, exc) from exc
+                return parse_response(method, path, response)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    # Specs
+
+    def create_spec(self, spec: SpecCreateRequest) -> CreatedResource:
+        """Start spec generation; the answer may be ``{"id": ...}`` or the whole spec."""
+        body = self.request("POST", SPEC.collection_path, json=spec.to_body(), idempotent=False)
+        return CreatedResource.model_validate(body)
+
+    def get_spec(self, spec_id: str) -> Spec:
+        """Read one spec."""
+        return Spec.model_validate(self.request("GET", SPEC.item_path(spec_id)))
+
+    def list_specs(self) -> list[Spec]:
+        """List every spec of the company (the endpoint is not paged)."""
+        return [Spec.model_validate(item) for item in self.request("GET", SPEC.collection_path)]
+
+    async def alist_specs(self) -> list[Spec]:
+        """The async twin of :meth:`list_specs`."""
+        return [Spec.model_validate(item) for item in await self.arequest("GET", SPEC.collection_path)]
+
+    def delete_spec(self, spec_id: str, force: bool = False) -> None:
+        """Delete a spec; ``force`` also deletes its runs."""
+        params = {"force": "true"} if force else None
+        self.request("DELETE", SPEC.item_path(spec_id), params=params)
+
+    # Anything with a status
+
+    def get_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
+        """Read one spec or run, typed by ``kind``."""
+        return kind.model.model_validate(self.request("GET", kind.item_path(resource_id)))
+
+    async def aget_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
+        """The async twin of :meth:`get_resource`."""
+        return kind.model.model_validate(await self.arequest("GET", kind.item_path(resource_id)))
+
+    async def aget_spec(self, spec_id: str) -> Spec:
+        """Read one spec without blocking the event loop."""
+        return Spec.model_validate(await self.arequest("GET", SPEC.item_path(spec_id)))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one cheap authenticated GET and say what failed, if anything."""
+        try:
+            self.request("GET", SEED_DATASETS_PATH)
+        except DataframerAuthError as exc:
+            return False, f"Authentication failed at {self.settings.base_url}: {exc.message}"
+        except Exception as exc:
+            return False, str(exc)
+        finally:
+            self.close()
+        return True, f"Connected to Dataframer at {self.settings.base_url}"

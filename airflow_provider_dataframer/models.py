@@ -1,0 +1,337 @@
+"""Typed requests and responses of the Dataframer API, and what each status means.
+
+Response models ignore unknown fields, and statuses stay plain strings: the service may add a
+status before the provider knows it, and a poller must keep waiting rather than crash on it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from airflow_provider_dataframer.exceptions import DataframerValidationError
+
+DEFAULT_BASE_URL = "https://df-api.dataframer.ai"
+DEFAULT_SPEC_GENERATION_MODEL = "anthropic/claude-sonnet-4-6-thinking"
+
+KNOWN_MODELS: tuple[str, ...] = (
+    "anthropic/claude-opus-4-6",
+    "anthropic/claude-opus-4-6-thinking",
+    "anthropic/claude-sonnet-4-6",
+    "anthropic/claude-sonnet-4-6-thinking",
+    "anthropic/claude-haiku-4-5",
+    "anthropic/claude-haiku-4-5-thinking",
+    "deepseek-ai/DeepSeek-V3.1",
+    "moonshotai/Kimi-K2-Instruct",
+    "openai/gpt-oss-120b",
+    "deepseek-ai/DeepSeek-R1-0528-tput",
+    "Qwen/Qwen2.5-72B-Instruct-Turbo",
+    "gemini/gemini-3-pro-preview",
+    "gemini/gemini-3-pro-preview-thinking",
+    "databricks/databricks-claude-3-7-sonnet",
+    "databricks/databricks-claude-haiku-4-5",
+    "databricks/databricks-claude-opus-4-1",
+    "databricks/databricks-claude-opus-4-5",
+    "databricks/databricks-claude-opus-4-6",
+    "databricks/databricks-claude-sonnet-4",
+    "databricks/databricks-claude-sonnet-4-5",
+    "databricks/databricks-gemini-2-5-flash",
+    "databricks/databricks-gemini-2-5-pro",
+    "databricks/databricks-gemini-3-flash",
+    "databricks/databricks-gemini-3-pro",
+    "databricks/databricks-gpt-5",
+)
+"""Models documented at the time of writing. The list changes every few months, so an unknown but
+well-formed ``provider/model`` name is sent with a warning, never rejected."""
+
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.:-]+$")
+DATABRICKS_FIELDS = ("databricks_client_id", "databricks_client_secret", "databricks_api_base")
+
+
+def is_known_model(name: str) -> bool:
+    """Whether ``name`` is one of the models documented when this provider was released."""
+    return name in KNOWN_MODELS
+
+
+class _Response(BaseModel):
+    """A response object: unknown fields are ignored so that API additions never break us."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class CreatedResource(_Response):
+    """The answer to a create: ``{"id": ...}``, or on some deployments the whole object."""
+
+    id: str
+
+
+class StatusResource(_Response):
+    """Anything that is waited for: it has an id, a status and, when it failed, an error."""
+
+    id: str
+    status: str = ""
+    error: str | None = None
+
+    def progress(self) -> str:
+        """A short account of the progress beyond the status ("" when there is nothing more)."""
+        return ""
+
+
+class Spec(StatusResource):
+    """A spec, as read from ``GET /api/dataframer/specs/{id}/`` (or an item of the list)."""
+
+    name: str = ""
+    dataset_id: str | None = None
+    dataset_name: str | None = None
+    dataset_type: str | None = None
+    description: str | None = None
+    content_yaml: str | None = None
+    runtime_params: dict[str, Any] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    created_by_email: str | None = None
+    versions: list[dict[str, Any]] | None = None
+
+
+class GeneratedFile(_Response):
+    """One file produced by a run."""
+
+    id: str
+    path: str = ""
+    file_type: str | None = None
+    size_bytes: int | None = None
+
+
+class Run(StatusResource):
+    """A generation run, as read from ``GET /api/dataframer/runs/{id}/``."""
+
+    spec_id: str | None = None
+    number_of_samples: int | None = None
+    samples_completed: int | None = None
+    samples_failed: int | None = None
+    total_cost: float | None = None
+    completed_at: str | None = None
+    generated_files: list[GeneratedFile] = Field(default_factory=list)
+
+    def progress(self) -> str:
+        parts = []
+        if self.samples_completed is not None:
+            total = f"/{self.number_of_samples}" if self.number_of_samples else ""
+            parts.append(f"samples {self.samples_completed}{total}")
+        if self.samples_failed:
+            parts.append(f"{self.samples_failed} failed")
+        if self.total_cost is not None:
+            parts.append(f"cost so far ${self.total_cost:.2f}")
+        return ", ".join(parts)
+
+
+class Phase(str, enum.Enum):
+    """Where a status stands for a waiter."""
+
+    WORKING = "working"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """
+    What distinguishes waiting for a spec from waiting for a run: paths and status names.
+
+    :param name: the singular noun used in messages ("spec", "run").
+    :param collection_path: the list path, with its trailing slash.
+    :param model: the response model of one object.
+    :param success_statuses: statuses that end the wait successfully.
+    :param failure_statuses: statuses that end the wait with a failure.
+    :param working_statuses: statuses known to mean "still working"; any other non-terminal
+        status is logged as unknown and waited through.
+    """
+
+    name: str
+    collection_path: str
+    model: type[StatusResource]
+    success_statuses: frozenset[str]
+    failure_statuses: frozenset[str]
+    working_statuses: frozenset[str]
+
+    def item_path(self, resource_id: str) -> str:
+        """The path of one object."""
+        return f"{self.collection_path}{resource_id}/"
+
+    def phase(self, status: str) -> Phase:
+        """Whether ``status`` is still working, a success or a failure."""
+        normalized = status.upper()
+        if normalized in self.success_statuses:
+            return Phase.SUCCEEDED
+        if normalized in self.failure_statuses:
+            return Phase.FAILED
+        return Phase.WORKING
+
+    def is_known(self, status: str) -> bool:
+        """Whether ``status`` is documented for this kind."""
+        normalized = status.upper()
+        return normalized in self.success_statuses | self.failure_statuses | self.working_statuses
+
+    def describe(self, resource: StatusResource) -> str:
+        """A one-line account of ``resource`` for the task log."""
+        progress = resource.progress()
+        text = f"Dataframer {self.name} {resource.id} is {resource.status or 'without status'}"
+        return f"{text} ({progress})" if progress else text
+
+    def failure_message(self, resource: StatusResource) -> str:
+        """The message of a terminal failure, with the server's ``error`` text."""
+        reason = resource.error or "the server gave no error message"
+        text = f"Dataframer {self.name} {resource.id} ended {resource.status}: {reason}"
+        progress = resource.progress()
+        return f"{text} ({progress})" if progress else text
+
+
+SPEC = ResourceKind(
+    name="spec",
+    collection_path="/api/dataframer/specs/",
+    model=Spec,
+    success_statuses=frozenset({"SUCCEEDED", "READY"}),
+    failure_statuses=frozenset({"FAILED"}),
+    working_statuses=frozenset({"PROCESSING", "PENDING"}),
+)
+
+RUN = ResourceKind(
+    name="run",
+    collection_path="/api/dataframer/runs/",
+    model=Run,
+    success_statuses=frozenset({"SUCCEEDED"}),
+    failure_statuses=frozenset({"FAILED", "CANCELED", "CANCELLED"}),
+    working_statuses=frozenset({"PENDING", "PROCESSING", "IN_PROGRESS"}),
+)
+
+RESOURCE_KINDS = {kind.name: kind for kind in (SPEC, RUN)}
+
+
+class SpecCreateRequest(BaseModel):
+    """
+    The body of ``POST /api/dataframer/specs/``, validated against the documented rules.
+
+    Fields left as None are not sent. The extrapolate flags default to the API's defaults for a
+    seeded spec and are not sent at all for a seedless one.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"databricks_client_secret"})
+
+    name: str
+    generation_objectives: str | None = None
+    dataset_id: str | None = None
+    spec_generation_model_name: str = DEFAULT_SPEC_GENERATION_MODEL
+    generate_distributions: bool = True
+    generate_conditional_distributions: bool = False
+    extrapolate_values: bool | None = None
+    extrapolate_axes: bool | None = None
+    description: str | None = None
+    databricks_client_id: str | None = None
+    databricks_client_secret: str | None = None
+    databricks_api_base: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value:
+            raise ValueError("is required: give the spec a unique name, e.g. 'support-spec-{{ ds_nodash }}'")
+        return value
+
+    @field_validator("generation_objectives", "description", "dataset_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("dataset_id")
+    @classmethod
+    def _dataset_id_is_uuid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(
+                f"must be a seed dataset UUID, got {value!r}: pass the id returned by "
+                "UploadSeedDatasetOperator (e.g. upload.output), or omit it for a seedless spec"
+            ) from None
+
+    @field_validator("spec_generation_model_name")
+    @classmethod
+    def _model_is_well_formed(cls, value: str) -> str:
+        if not MODEL_NAME_PATTERN.match(value):
+            raise ValueError(
+                f"must look like 'provider/model', got {value!r}: e.g. {DEFAULT_SPEC_GENERATION_MODEL!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _documented_rules(self) -> SpecCreateRequest:
+        seedless = self.dataset_id is None
+        if seedless and not self.generation_objectives:
+            raise ValueError(
+                "generation_objectives is required for a seedless spec (no dataset_id): describe "
+                "the data to generate, or pass dataset_id to build the spec from a seed dataset"
+            )
+        if self.generate_conditional_distributions and not self.generate_distributions:
+            raise ValueError(
+                "generate_conditional_distributions=True requires generate_distributions=True: "
+                "set generate_distributions=True or generate_conditional_distributions=False"
+            )
+        if seedless:
+            for flag in ("extrapolate_values", "extrapolate_axes"):
+                if getattr(self, flag):
+                    raise ValueError(
+                        f"{flag} does not apply to a seedless spec (no dataset_id): "
+                        f"remove {flag} or pass dataset_id"
+                    )
+        if self.spec_generation_model_name.startswith("databricks/"):
+            missing = [field for field in DATABRICKS_FIELDS if not getattr(self, field)]
+            if missing:
+                raise ValueError(
+                    f"model {self.spec_generation_model_name!r} requires {', '.join(missing)}: "
+                    "pass them (or databricks_conn_id) or choose a non-databricks model"
+                )
+        return self
+
+    @property
+    def seedless(self) -> bool:
+        """Whether the spec is built from generation objectives alone."""
+        return self.dataset_id is None
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body: only fields that are set or have a documented default; never None."""
+        body = self.model_dump(exclude_none=True)
+        if self.seedless:
+            body.pop("extrapolate_values", None)
+            body.pop("extrapolate_axes", None)
+        else:
+            body.setdefault("extrapolate_values", True)
+            body.setdefault("extrapolate_axes", False)
+        return body
+
+    @classmethod
+    def build(cls, **fields: Any) -> SpecCreateRequest:
+        """Validate ``fields``; raise :class:`DataframerValidationError` naming each bad field."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise DataframerValidationError(validation_message("Invalid Dataframer spec", exc)) from None
+
+
+def validation_message(title: str, exc: ValidationError) -> str:
+    """Turn a pydantic error into lines that name each field and its fix (never echoing secrets)."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"  - {field}: {message}" if field else f"  - {message}")
+    return f"{title}:\n" + "\n".join(lines)

@@ -1,0 +1,67 @@
+"""The deferrable wait shared by the spec and run triggers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.models import ResourceKind, StatusResource
+from airflow_provider_dataframer.waiting import StatusWatch, wait_async
+
+
+class DataframerStatusTrigger(BaseTrigger):
+    """
+    Poll a Dataframer object until it reaches a terminal status, then yield exactly one event.
+
+    Subclasses only name what they wait for (``kind``) and the keyword of its id.
+
+    :param resource_id: the id of the spec or run.
+    :param dataframer_conn_id: the Airflow connection id.
+    :param poll_interval: seconds between polls.
+    :param deadline: absolute time (epoch seconds) at which the wait times out; kept as is through
+        serialization so that a restarted triggerer does not extend it.
+    """
+
+    kind: ClassVar[ResourceKind]
+    id_field: ClassVar[str]
+
+    def __init__(
+        self,
+        resource_id: str,
+        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        poll_interval: float = 30.0,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.resource_id = resource_id
+        self.dataframer_conn_id = dataframer_conn_id
+        self.poll_interval = float(poll_interval)
+        self.deadline = float(deadline) if deadline is not None else time.time() + 24 * 3600
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                self.id_field: self.resource_id,
+                "dataframer_conn_id": self.dataframer_conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = DataframerHook(self.dataframer_conn_id)
+        watch = StatusWatch(self.kind, self.resource_id, self.deadline, self.log)
+
+        async def fetch() -> StatusResource:
+            return await hook.aget_resource(self.kind, self.resource_id)
+
+        try:
+            event = await wait_async(fetch, watch, self.poll_interval)
+        finally:
+            await hook.aclose()
+        yield TriggerEvent(dict(event))

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from unittest import mock
+
+import httpx
+import pytest
+import respx
+from airflow.providers.common.compat.sdk import TaskDeferred
+
+from airflow_provider_dataframer.exceptions import DataframerValidationError
+from airflow_provider_dataframer.operators.spec import CreateSpecOperator
+from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+from airflow_provider_dataframer.waiting import DataframerWaitError
+from tests.conftest import TEST_BASE_URL
+
+SPECS_URL = f"{TEST_BASE_URL}/api/dataframer/specs/"
+SPEC_ID = "9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21"
+DATASET_ID = "3f1c2b9e-8f5d-4a51-9a43-0c5b8a7d2e11"
+
+
+def context() -> dict[str, Any]:
+    return {"ti": mock.MagicMock()}
+
+
+def operator(**kwargs: Any) -> CreateSpecOperator:
+    defaults: dict[str, Any] = {
+        "task_id": "create_spec",
+        "name": "tickets",
+        "generation_objectives": "tickets",
+    }
+    defaults.update(kwargs)
+    return CreateSpecOperator(**defaults)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"generation_objectives": None}, "generation_objectives is required for a seedless spec"),
+        ({"dataset_id": "abc"}, "dataset_id: must be a seed dataset UUID"),
+        (
+            {"generate_distributions": False, "generate_conditional_distributions": True},
+            "requires generate_distrib",
+        ),
+        ({"extrapolate_values": True}, "extrapolate_values does not apply to a seedless spec"),
+        ({"spec_generation_model_name": "databricks/databricks-gpt-5"}, "requires databricks_client_id"),
+        ({"poll_interval": 0}, "poll_interval must be a positive number"),
+        ({"timeout": -1}, "timeout must be a positive number"),
+    ],
+)
+def test_invalid_arguments_fail_at_construction(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(DataframerValidationError, match=message):
+        operator(**kwargs)
+
+
+def test_templated_values_are_validated_after_rendering() -> None:
+    op = operator(dataset_id="{{ params.dataset }}", generation_objectives=None)  # no error yet
+    op.dataset_id = "not-a-uuid"  # what rendering produced
+    with respx.mock:
+        route = respx.post(SPECS_URL)
+        with pytest.raises(DataframerValidationError, match="dataset_id"):
+            op.execute(context())
+        assert not route.called, "nothing is sent for an invalid request"
+
+
+def test_templated_model_defers_the_databricks_rule() -> None:
+    op = operator(spec_generation_model_name="{{ var.value.model }}")
+    op.spec_generation_model_name = "databricks/databricks-gpt-5"
+    with pytest.raises(DataframerValidationError, match="requires databricks_client_id"):
+        op.execute(context())
+
+
+def test_secret_argument_is_masked(mocker) -> None:  # type: ignore[no-untyped-def]
+    mask = mocker.patch("airflow_provider_dataframer.operators.spec.mask_secret")
+    operator(
+        spec_generation_model_name="databricks/databricks-gpt-5",
+        databricks_client_id="cid",
+        databricks_client_secret="dbx-secret-9876",
+        databricks_api_base="https://adb.example/serving-endpoints",
+    )
+    mask.assert_called_with("dbx-secret-9876")
+
+
+def test_template_fields() -> None:
+    assert set(CreateSpecOperator.template_fields) == {
+        "name",
+        "generation_objectives",
+        "dataset_id",
+        "description",
+        "spec_generation_model_name",
+        "databricks_client_id",
+        "databricks_client_secret",
+        "databricks_api_base",
+    }
+
+
+@respx.mock
+def test_no_wait_returns_the_id_after_the_post() -> None:
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    get = respx.get(f"{SPECS_URL}{SPEC_ID}/")
+    ctx = context()
+    assert operator(wait_for_completion=False, dataset_id=DATASET_ID).execute(ctx) == SPEC_ID
+    assert json.loads(create.calls.last.request.content)["dataset_id"] == DATASET_ID
+    assert not get.called
+    ctx["ti"].xcom_push.assert_called_once_with(key="spec_id", value=SPEC_ID)
+
+
+@respx.mock
+def test_blocking_wait_polls_until_succeeded() -> None:
+    respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    get = respx.get(f"{SPECS_URL}{SPEC_ID}/").mock(
+        side_effect=[
+            httpx.Response(200, json={"id": SPEC_ID, "status": "PROCESSING"}),
+            httpx.Response(200, json={"id": SPEC_ID, "status": "SUCCEEDED"}),
+        ]
+    )
+    assert operator(deferrable=False, poll_interval=0.01).execute(context()) == SPEC_ID
+    assert get.call_count == 2
+
+
+@respx.mock
+def test_blocking_wait_raises_the_server_error_on_failed() -> None:
+    respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    respx.get(f"{SPECS_URL}{SPEC_ID}/").respond(json={"id": SPEC_ID, "status": "FAILED", "error": "bad seed"})
+    with pytest.raises(DataframerWaitError, match=f"Dataframer spec {SPEC_ID} ended FAILED: bad seed"):
+        operator(deferrable=False, poll_interval=0.01).execute(context())
+
+
+@respx.mock
+def test_blocking_wait_times_out_with_a_clear_message() -> None:
+    respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    respx.get(f"{SPECS_URL}{SPEC_ID}/").respond(json={"id": SPEC_ID, "status": "PROCESSING"})
+    with pytest.raises(
+        DataframerWaitError, match=r"Timed out waiting for Dataframer spec .* last status PROCESSING"
+    ):
+        operator(deferrable=False, poll_interval=0.01, timeout=0.05).execute(context())
+
+
+@respx.mock
+def test_deferrable_defers_to_the_spec_trigger_with_an_absolute_deadline() -> None:
+    respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    get = respx.get(f"{SPECS_URL}{SPEC_ID}/")
+    before = time.time()
+    with pytest.raises(TaskDeferred) as excinfo:
+        operator(
+            deferrable=True, poll_interval=3, timeout=600, dataframer_conn_id="dataframer_default"
+        ).execute(context())
+    trigger = excinfo.value.trigger
+    assert isinstance(trigger, SpecStatusTrigger)
+    assert excinfo.value.method_name == "execute_complete"
+    assert trigger.spec_id == SPEC_ID and trigger.poll_interval == 3
+    assert before + 600 <= trigger.deadline <= time.time() + 600
+    assert not get.called, "the worker does not poll when deferring"
+
+
+def test_execute_complete_returns_the_id_or_raises_the_message() -> None:
+    op = operator()
+    success = {
+        "status": "success",
+        "kind": "spec",
+        "id": SPEC_ID,
+        "message": "ok",
+        "resource_status": "SUCCEEDED",
+        "resource": {"id": SPEC_ID, "status": "SUCCEEDED"},
+    }
+    assert op.execute_complete(context(), success) == SPEC_ID
+    for status, message in [
+        ("failed", "ended FAILED: boom"),
+        ("timeout", "Timed out"),
+        ("error", "HTTP 404"),
+    ]:
+        event = dict(success, status=status, message=message, resource=None)
+        with pytest.raises(DataframerWaitError, match=message):
+            op.execute_complete(context(), event)
+
+
+@respx.mock
+def test_unknown_model_is_sent_with_a_warning(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    operator(spec_generation_model_name="acme/brand-new-model", wait_for_completion=False).execute(context())
+    assert (
+        json.loads(create.calls.last.request.content)["spec_generation_model_name"] == "acme/brand-new-model"
+    )
+    # Airflow 3 task loggers write through structlog to stdout, Airflow 2's through logging.
+    assert "not in the list this provider knows" in caplog.text + capsys.readouterr().out
