@@ -1,0 +1,32 @@
+# The two commands the README promises: `make demo` and `make test`.
+# Each creates its virtualenv on first use; nothing needs to be installed by hand.
+
+PYTHON ?= python3
+VENV ?= .venv
+AIRFLOW_VERSION ?= 3.3.2
+PIP = $(VENV)/bin/pip
+STAMP = $(VENV)/.installed-$(AIRFLOW_VERSION)
+
+.PHONY: demo test lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e ".[dev]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+demo: $(STAMP)
+	$(VENV)/bin/python -m airflow_provider_dataframer.demo
+
+clean:
+	rm -rf $(VENV) .venv-* .demo .pytest_cache .mypy_cache .ruff_cache
