@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf, mask_secret
+from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, ResumableJobMixin, conf, mask_secret
 
-from airflow_provider_dataframer.exceptions import DataframerValidationError
+from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
+from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
 from airflow_provider_dataframer.models import (
+    DATABRICKS_FIELDS,
     DEFAULT_SPEC_GENERATION_MODEL,
     SPEC,
+    Phase,
+    Spec,
     SpecCreateRequest,
     is_known_model,
 )
@@ -21,6 +25,8 @@ from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
 from airflow_provider_dataframer.waiting import StatusWatch, resolve_event, wait_blocking
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.providers.common.compat.sdk import Context
 
 DEFAULT_TIMEOUT = 24 * 3600.0
@@ -32,31 +38,69 @@ _CONSTRUCTION_STAND_INS = {
 }
 
 
-def is_unresolved(value: Any) -> bool:
-    """Whether ``value`` is only known at run time (a Jinja template or an XComArg)."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    return hasattr(value, "resolve")
+class SpecCreate(NamedCreate[Spec]):
+    """The create of one spec, made safe to repeat by its unique name."""
+
+    def __init__(self, hook: DataframerHook, request: SpecCreateRequest) -> None:
+        super().__init__("spec", request.name)
+        self.hook = hook
+        self.request = request
+
+    def create(self) -> str:
+        return self.hook.create_spec(self.request).id
+
+    def find(self) -> Spec | None:
+        return next((spec for spec in self.hook.list_specs() if spec.name == self.name), None)
+
+    def id_of(self, existing: Spec) -> str:
+        return existing.id
+
+    def matches(self, existing: Spec) -> bool:
+        return (existing.dataset_id or None) == self.request.dataset_id
+
+    def mismatch(self, existing: Spec) -> str:
+        made_from = f"seed dataset {existing.dataset_id}" if existing.dataset_id else "objectives alone"
+        wanted = f"seed dataset {self.request.dataset_id}" if self.request.dataset_id else "objectives alone"
+        return f"it was made from {made_from}, not {wanted}"
+
+    def phase(self, existing: Spec) -> Phase:
+        return SPEC.phase(existing.status)
+
+    def delete(self, existing: Spec) -> None:
+        self.hook.delete_spec(existing.id, force=True)
 
 
-def check_wait_arguments(poll_interval: float, timeout: float) -> None:
-    """Reject a poll interval or timeout that cannot describe a wait."""
-    if not poll_interval > 0:
-        raise DataframerValidationError(
-            f"poll_interval must be a positive number of seconds, got {poll_interval!r}"
-        )
-    if not timeout > 0:
-        raise DataframerValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+def databricks_fields_from_connection(conn_id: str) -> dict[str, str | None]:
+    """
+    Read databricks credentials from an Airflow connection.
+
+    The login is the client id, the password the client secret; the serving-endpoints URL is the
+    extra ``api_base``, or ``<host>/serving-endpoints``.
+    """
+    conn = BaseHook.get_connection(conn_id)
+    api_base = (conn.extra_dejson or {}).get("api_base")
+    if not api_base and conn.host:
+        host = conn.host if "://" in conn.host else f"https://{conn.host}"
+        api_base = f"{host.rstrip('/')}/serving-endpoints"
+    return {
+        "databricks_client_id": conn.login,
+        "databricks_client_secret": conn.password,
+        "databricks_api_base": api_base,
+    }
 
 
-class CreateSpecOperator(BaseOperator):
+class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
     """
     Create a Dataframer spec from a seed dataset or from generation objectives, and wait for it.
 
     The spec id is the task's return value (``create_spec.output``) and is also pushed to XCom
-    under ``spec_id`` as soon as the spec is created. Arguments are validated against the
-    documented rules before any request is sent; a value that is templated is validated once it
-    is rendered.
+    under ``spec_id`` as soon as it is known. Arguments are validated against the documented rules
+    before any request is sent; a value that is templated is validated once it is rendered.
+
+    A spec is created exactly once: a create whose answer was lost is resolved by looking the
+    unique name up, and a retried or cleared task meets its own spec again and acts on
+    ``if_exists``. On Airflow 3.3+ the spec id is also kept in the task-state store, so that a
+    retry after a worker crash reconnects to it.
 
     :param name: unique name of the spec (templated); e.g. ``"support-spec-{{ ds_nodash }}"``.
     :param generation_objectives: what to generate (templated); required without ``dataset_id``.
@@ -72,6 +116,11 @@ class CreateSpecOperator(BaseOperator):
     :param databricks_client_id: required with a ``databricks/`` model (templated).
     :param databricks_client_secret: required with a ``databricks/`` model (templated); masked.
     :param databricks_api_base: serving-endpoints URL, required with a ``databricks/`` model.
+    :param databricks_conn_id: an Airflow connection to read the three databricks fields from
+        instead (login = client id, password = client secret, extra ``api_base`` or the host).
+    :param if_exists: what to do when a spec of this name exists: ``"reuse"`` (default: adopt it
+        when it has the same seed and is processing or succeeded, replace it when it failed),
+        ``"fail"`` or ``"replace"``. A same-named spec of another seed is never touched.
     :param dataframer_conn_id: the Airflow connection id.
     :param wait_for_completion: wait until the spec is SUCCEEDED or FAILED before finishing.
     :param deferrable: wait in the triggerer instead of holding a worker slot.
@@ -90,6 +139,7 @@ class CreateSpecOperator(BaseOperator):
         "databricks_api_base",
     )
     ui_color = "#e8f0fe"
+    external_id_key = "dataframer_spec_id"
 
     def __init__(
         self,
@@ -106,6 +156,8 @@ class CreateSpecOperator(BaseOperator):
         databricks_client_id: str | None = None,
         databricks_client_secret: str | None = None,
         databricks_api_base: str | None = None,
+        databricks_conn_id: str | None = None,
+        if_exists: str = IfExists.REUSE.value,
         dataframer_conn_id: str = DataframerHook.default_conn_name,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -126,12 +178,19 @@ class CreateSpecOperator(BaseOperator):
         self.databricks_client_id = databricks_client_id
         self.databricks_client_secret = databricks_client_secret
         self.databricks_api_base = databricks_api_base
+        self.databricks_conn_id = databricks_conn_id
+        self.if_exists = IfExists.parse(if_exists)
         self.dataframer_conn_id = dataframer_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.spec_id: str | None = None
         check_wait_arguments(poll_interval, timeout)
+        if databricks_conn_id and any(getattr(self, field) for field in DATABRICKS_FIELDS):
+            raise DataframerValidationError(
+                "Pass either databricks_conn_id or the databricks_* fields, not both."
+            )
         self._mask_secrets()
         self._validate(at_construction=True)
 
@@ -141,7 +200,7 @@ class CreateSpecOperator(BaseOperator):
         return DataframerHook(self.dataframer_conn_id)
 
     def _request_fields(self) -> dict[str, Any]:
-        return {
+        fields = {
             "name": self.name,
             "generation_objectives": self.generation_objectives,
             "dataset_id": self.dataset_id,
@@ -151,12 +210,11 @@ class CreateSpecOperator(BaseOperator):
             "extrapolate_values": self.extrapolate_values,
             "extrapolate_axes": self.extrapolate_axes,
             "description": self.description,
-            "databricks_client_id": self.databricks_client_id,
-            "databricks_client_secret": self.databricks_client_secret,
-            "databricks_api_base": self.databricks_api_base,
         }
+        fields.update({field: getattr(self, field) for field in DATABRICKS_FIELDS})
+        return fields
 
-    def _validate(self, at_construction: bool = False) -> SpecCreateRequest | None:
+    def _validate(self, at_construction: bool = False) -> SpecCreateRequest:
         fields = self._request_fields()
         unresolved = {key for key, value in fields.items() if is_unresolved(value)}
         if unresolved and not at_construction:
@@ -164,12 +222,13 @@ class CreateSpecOperator(BaseOperator):
         if at_construction:
             for key in unresolved:
                 fields[key] = _CONSTRUCTION_STAND_INS.get(key, fields[key])
-            if "spec_generation_model_name" in unresolved:
-                # The databricks requirement depends on the model: checked once it is rendered.
-                for key in ("databricks_client_id", "databricks_client_secret", "databricks_api_base"):
-                    fields[key] = fields[key] or "unresolved"
-        request = SpecCreateRequest.build(**fields)
-        return None if at_construction else request
+            if "spec_generation_model_name" in unresolved or self.databricks_conn_id:
+                # The databricks requirement depends on the rendered model or on a connection.
+                for key in DATABRICKS_FIELDS:
+                    fields[key] = fields[key] or "checked at run time"
+        elif self.databricks_conn_id:
+            fields.update(databricks_fields_from_connection(self.databricks_conn_id))
+        return SpecCreateRequest.build(**fields)
 
     def _mask_secrets(self) -> None:
         if isinstance(self.databricks_client_secret, str) and self.databricks_client_secret:
@@ -180,19 +239,50 @@ class CreateSpecOperator(BaseOperator):
         self._mask_secrets()
 
     def execute(self, context: Context) -> str:
+        self.execute_resumable(context)
+        assert self.spec_id is not None
+        return self.spec_id
+
+    # ResumableJobMixin: submit once, then wait (or reconnect to the stored spec after a crash).
+
+    def submit_job(self, context: Context) -> str:
         request = self._validate()
-        assert request is not None
         if not is_known_model(request.spec_generation_model_name):
             self.log.warning(
                 "Model %r is not in the list this provider knows; sending it as is (the server decides).",
                 request.spec_generation_model_name,
             )
-        created = self.hook.create_spec(request)
-        spec_id = created.id
-        self.log.info("Created Dataframer spec %s named %r", spec_id, request.name)
-        context["ti"].xcom_push(key="spec_id", value=spec_id)
+        spec_id, adopted = create_once(
+            SpecCreate(self.hook, request), self.if_exists, self.hook.settings.retry, self.log
+        )
+        if not adopted:
+            self.log.info("Created Dataframer spec %s named %r", spec_id, request.name)
+        return spec_id
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        try:
+            return self.hook.get_spec(str(external_id)).status
+        except DataframerNotFoundError:
+            return "NOT_FOUND"  # deleted meanwhile: neither active nor succeeded, so submit anew
+
+    def is_job_active(self, status: str) -> bool:
+        return SPEC.phase(status) is Phase.WORKING
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return SPEC.phase(status) is Phase.SUCCEEDED
+
+    def _remember(self, external_id: Any, context: Context) -> str:
+        """Record the spec id on the task and, once, in XCom (where links and sensors find it)."""
+        spec_id = str(external_id)
+        if spec_id != self.spec_id:
+            self.spec_id = spec_id
+            context["ti"].xcom_push(key="spec_id", value=spec_id)
+        return spec_id
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        spec_id = self._remember(external_id, context)
         if not self.wait_for_completion:
-            return spec_id
+            return
         deadline = time.time() + self.timeout
         if self.deferrable:
             self.defer(
@@ -206,7 +296,10 @@ class CreateSpecOperator(BaseOperator):
             )
         watch = StatusWatch(SPEC, spec_id, deadline, self.log)
         event = wait_blocking(lambda: self.hook.get_resource(SPEC, spec_id), watch, self.poll_interval)
-        return self.execute_complete(context, dict(event))
+        self.execute_complete(context, dict(event))
+
+    def get_job_result(self, external_id: Any, context: Context) -> str:
+        return self._remember(external_id, context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Turn the final wait event into the spec id, or raise with the server's message."""

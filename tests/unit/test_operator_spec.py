@@ -187,3 +187,127 @@ def test_unknown_model_is_sent_with_a_warning(
     )
     # Airflow 3 task loggers write through structlog to stdout, Airflow 2's through logging.
     assert "not in the list this provider knows" in caplog.text + capsys.readouterr().out
+
+
+class FakeStateStore:
+    def __init__(self, **values: Any) -> None:
+        self.values = dict(values)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self.values[key] = value
+
+
+needs_state_store = pytest.mark.skipif(
+    not __import__("airflow.providers.common.compat.sdk", fromlist=["AIRFLOW_V_3_3_PLUS"]).AIRFLOW_V_3_3_PLUS,
+    reason="the task-state store arrived in Airflow 3.3",
+)
+
+
+@needs_state_store
+@respx.mock
+def test_created_id_is_persisted_and_a_crashed_retry_reconnects() -> None:
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    respx.get(f"{SPECS_URL}{SPEC_ID}/").respond(json={"id": SPEC_ID, "status": "PROCESSING"})
+    store = FakeStateStore()
+    ctx = dict(context(), task_state_store=store)
+    with pytest.raises(TaskDeferred):
+        operator(deferrable=True).execute(ctx)
+    assert store.values == {"dataframer_spec_id": SPEC_ID}
+    # The worker dies; the retry finds the stored id, sees the spec still working and defers again.
+    with pytest.raises(TaskDeferred) as excinfo:
+        operator(deferrable=True).execute(dict(context(), task_state_store=store))
+    assert excinfo.value.trigger.spec_id == SPEC_ID
+    assert create.call_count == 1
+
+
+@needs_state_store
+@respx.mock
+def test_retry_after_success_returns_the_stored_spec_without_waiting() -> None:
+    create = respx.post(SPECS_URL)
+    respx.get(f"{SPECS_URL}{SPEC_ID}/").respond(json={"id": SPEC_ID, "status": "SUCCEEDED"})
+    ctx = dict(context(), task_state_store=FakeStateStore(dataframer_spec_id=SPEC_ID))
+    assert operator(deferrable=True).execute(ctx) == SPEC_ID
+    assert not create.called
+    ctx["ti"].xcom_push.assert_called_once_with(key="spec_id", value=SPEC_ID)
+
+
+def existing_spec(
+    status: str, dataset_id: str | None = None, spec_id: str = "0d9c1e57-0000-4000-8000-000000000001"
+):  # type: ignore[no-untyped-def]
+    return {"id": spec_id, "name": "tickets", "status": status, "dataset_id": dataset_id}
+
+
+@respx.mock
+def test_rerun_adopts_its_processing_spec_on_a_name_clash() -> None:
+    respx.post(SPECS_URL).respond(400, json={"detail": "Spec with this name already exists"})
+    respx.get(SPECS_URL).respond(json=[existing_spec("PROCESSING")])
+    assert operator(wait_for_completion=False).execute(context()) == existing_spec("PROCESSING")["id"]
+
+
+@respx.mock
+def test_rerun_replaces_its_failed_spec() -> None:
+    old = existing_spec("FAILED")
+    create = respx.post(SPECS_URL).mock(
+        side_effect=[
+            httpx.Response(400, json={"detail": "name already exists"}),
+            httpx.Response(201, json={"id": SPEC_ID}),
+        ]
+    )
+    respx.get(SPECS_URL).respond(json=[old])
+    delete = respx.delete(f"{SPECS_URL}{old['id']}/").respond(204)
+    assert operator(wait_for_completion=False).execute(context()) == SPEC_ID
+    assert delete.calls.last.request.url.params["force"] == "true"
+    assert create.call_count == 2
+
+
+@respx.mock
+def test_name_clash_with_other_inputs_names_the_existing_spec() -> None:
+    theirs = existing_spec("SUCCEEDED", dataset_id=DATASET_ID)
+    respx.post(SPECS_URL).respond(409, json={"detail": "already exists"})
+    respx.get(SPECS_URL).respond(json=[theirs])
+    delete = respx.delete(url__startswith=SPECS_URL)
+    with pytest.raises(
+        DataframerValidationError, match=rf"already exists \({theirs['id']}\) but it was made from seed"
+    ):
+        operator(wait_for_completion=False).execute(context())
+    assert not delete.called
+
+
+@respx.mock
+def test_lost_create_response_is_adopted_by_name(mocker) -> None:  # type: ignore[no-untyped-def]
+    mocker.patch("time.sleep")
+    create = respx.post(SPECS_URL).mock(side_effect=httpx.RemoteProtocolError("Server disconnected"))
+    respx.get(SPECS_URL).respond(json=[existing_spec("PROCESSING")])
+    assert operator(wait_for_completion=False).execute(context()) == existing_spec("PROCESSING")["id"]
+    assert create.call_count == 1
+
+
+def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DBX",
+        json.dumps(
+            {
+                "conn_type": "databricks",
+                "host": "adb-1.azuredatabricks.net",
+                "login": "cid",
+                "password": "dbx-s3cret",
+            }
+        ),
+    )
+    op = operator(spec_generation_model_name="databricks/databricks-gpt-5", databricks_conn_id="dbx")
+    with respx.mock:
+        create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+        op.wait_for_completion = False
+        op.execute(context())
+    body = json.loads(create.calls.last.request.content)
+    assert body["databricks_client_id"] == "cid"
+    assert body["databricks_client_secret"] == "dbx-s3cret"
+    assert body["databricks_api_base"] == "https://adb-1.azuredatabricks.net/serving-endpoints"
+
+
+def test_databricks_conn_id_and_fields_are_exclusive() -> None:
+    with pytest.raises(DataframerValidationError, match="either databricks_conn_id or the databricks_"):
+        operator(databricks_conn_id="dbx", databricks_client_id="cid")

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pytest
+
+from airflow_provider_dataframer.exceptions import (
+    DataframerApiError,
+    DataframerError,
+    DataframerTransportError,
+    DataframerValidationError,
+)
+from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.models import Phase
+from airflow_provider_dataframer.retry import RetryPolicy
+
+log = logging.getLogger("test.idempotency")
+
+
+@dataclass
+class Thing:
+    id: str
+    name: str
+    seed: str | None
+    phase: Phase
+
+
+class FakeServer(NamedCreate[Thing]):
+    """A server holding uniquely named things; each create call may be scripted to fail."""
+
+    def __init__(self, name: str, seed: str | None, failures: list[DataframerError] | None = None) -> None:
+        super().__init__("thing", name)
+        self.seed = seed
+        self.things: dict[str, Thing] = {}
+        self.failures = failures or []
+        self.create_calls = 0
+        self.deleted: list[str] = []
+
+    def create(self) -> str:
+        self.create_calls += 1
+        if self.name in self.things:
+            raise DataframerApiError(400, "name already exists", "POST", "/things/")
+        failure = self.failures.pop(0) if self.failures else None
+        if failure is not None and not getattr(failure, "applied_anyway", False):
+            raise failure
+        thing = Thing(f"id-{self.create_calls}", self.name, self.seed, Phase.WORKING)
+        self.things[self.name] = thing
+        if failure is not None:
+            raise failure  # the server acted, but the answer was lost
+        return thing.id
+
+    def find(self) -> Thing | None:
+        return self.things.get(self.name)
+
+    def id_of(self, existing: Thing) -> str:
+        return existing.id
+
+    def matches(self, existing: Thing) -> bool:
+        return existing.seed == self.seed
+
+    def phase(self, existing: Thing) -> Phase:
+        return existing.phase
+
+    def delete(self, existing: Thing) -> None:
+        self.deleted.append(existing.id)
+        del self.things[existing.name]
+
+
+def lost(error: DataframerError) -> DataframerError:
+    error.applied_anyway = True  # type: ignore[attr-defined]
+    return error
+
+
+POLICY = RetryPolicy(max_retries=2, initial_backoff=0, max_backoff=0)
+
+
+def run(server: FakeServer, if_exists: IfExists = IfExists.REUSE) -> tuple[str, bool]:
+    return create_once(server, if_exists, POLICY, log, sleep=lambda _: None)
+
+
+def test_plain_create() -> None:
+    server = FakeServer("n", "seed")
+    assert run(server) == ("id-1", False)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        DataframerTransportError("POST", "/things/", "ReadTimeout"),
+        DataframerTransportError("POST", "/things/", "RemoteProtocolError"),
+        DataframerApiError(502, "bad gateway", "POST", "/things/"),
+    ],
+)
+def test_lost_answer_is_adopted_not_duplicated(error: DataframerError) -> None:
+    server = FakeServer("n", "seed", failures=[lost(error)])
+    assert run(server) == ("id-1", True)
+    assert server.create_calls == 1
+    assert len(server.things) == 1
+
+
+def test_ambiguous_failure_that_did_not_create_is_retried() -> None:
+    server = FakeServer("n", "seed", failures=[DataframerApiError(503, "down", "POST", "/things/")])
+    assert run(server) == ("id-2", False)
+    assert server.create_calls == 2
+
+
+def test_ambiguous_failures_give_up_after_the_retry_budget() -> None:
+    failures: list[DataframerError] = [DataframerApiError(500, "down", "POST", "/things/") for _ in range(5)]
+    server = FakeServer("n", "seed", failures=failures)
+    with pytest.raises(DataframerApiError, match="down"):
+        run(server)
+    assert server.create_calls == 3
+
+
+def test_non_ambiguous_errors_are_raised_at_once() -> None:
+    server = FakeServer("n", "seed", failures=[DataframerApiError(401, "bad key", "POST", "/things/")])
+    with pytest.raises(DataframerApiError, match="bad key"):
+        run(server)
+    assert server.create_calls == 1
+
+
+@pytest.mark.parametrize("phase", [Phase.WORKING, Phase.SUCCEEDED])
+def test_rerun_reuses_a_matching_working_or_succeeded_thing(phase: Phase) -> None:
+    server = FakeServer("n", "seed")
+    server.things["n"] = Thing("old", "n", "seed", phase)
+    assert run(server) == ("old", True)
+    assert not server.deleted
+
+
+def test_rerun_replaces_a_matching_failed_thing() -> None:
+    server = FakeServer("n", "seed")
+    server.things["n"] = Thing("old", "n", "seed", Phase.FAILED)
+    new_id, adopted = run(server)
+    assert server.deleted == ["old"] and not adopted and server.things["n"].id == new_id
+
+
+def test_replace_recreates_even_a_succeeded_thing() -> None:
+    server = FakeServer("n", "seed")
+    server.things["n"] = Thing("old", "n", "seed", Phase.SUCCEEDED)
+    new_id, adopted = run(server, IfExists.REPLACE)
+    assert server.deleted == ["old"] and new_id != "old" and not adopted
+
+
+@pytest.mark.parametrize("if_exists", list(IfExists))
+def test_same_name_other_inputs_is_an_error_and_untouched(if_exists: IfExists) -> None:
+    server = FakeServer("n", "seed-b")
+    server.things["n"] = Thing("theirs", "n", "seed-a", Phase.SUCCEEDED)
+    with pytest.raises(DataframerValidationError, match=r"already exists \(theirs\).*ds_nodash"):
+        run(server, if_exists)
+    assert not server.deleted and server.things["n"].id == "theirs"
+
+
+def test_fail_checks_before_creating_and_then_adopts_its_own_lost_answer() -> None:
+    server = FakeServer("n", "seed")
+    server.things["n"] = Thing("old", "n", "seed", Phase.SUCCEEDED)
+    with pytest.raises(DataframerValidationError, match=r"already exists \(old\) and if_exists='fail'"):
+        run(server, IfExists.FAIL)
+    assert server.create_calls == 0
+    fresh = FakeServer("m", "seed", failures=[lost(DataframerTransportError("POST", "/", "ReadError"))])
+    assert run(fresh, IfExists.FAIL) == ("id-1", True)
+
+
+def test_a_refusal_that_is_not_a_clash_is_raised() -> None:
+    server = FakeServer("n", "seed", failures=[DataframerApiError(400, "bad field", "POST", "/things/")])
+    with pytest.raises(DataframerApiError, match="bad field"):
+        run(server)
+
+
+def test_if_exists_parse_lists_the_choices() -> None:
+    assert IfExists.parse("replace") is IfExists.REPLACE
+    with pytest.raises(DataframerValidationError, match="'reuse', 'fail', 'replace'"):
+        IfExists.parse("overwrite")
