@@ -1,0 +1,53 @@
+"""
+An offline emulator of the Dataframer API, for tests, demos and development.
+
+Start it with ``python -m airflow_provider_dataframer.emulator --port 8000`` (``--help`` lists the
+options), or in-process with :class:`EmulatorServer`; pytest fixtures are in
+:mod:`airflow_provider_dataframer.emulator.testing`. It needs the ``emulator`` extra (FastAPI,
+uvicorn, python-multipart); nothing else in the provider imports it.
+
+It serves every endpoint of the documented contract with its trailing slash, checks
+``Authorization: Bearer <key>`` on every ``/api/`` request, and answers errors as
+``{"detail": "..."}``. Lifecycles are time based (see ``EmulatorConfig``), so with ``--state FILE``
+a restarted emulator resumes specs and runs where they were.
+
+Deterministic failures on demand:
+
+* ``[fail]`` in a spec's ``name`` or ``generation_objectives``: the spec ends ``FAILED`` with an
+  ``error`` message.
+* ``[fail-run]`` in a spec's name: its runs end ``FAILED`` (half the samples completed, an
+  ``error`` message, no files).
+* ``[partial]`` in a spec's name: its runs of 2 samples or more end ``SUCCEEDED`` with
+  ``samples_failed`` > 0 (a tenth of the samples, at least one).
+* A SINGLE_FILE seed with fewer than 2 data rows (e.g. a CSV with only a header) is refused at
+  upload with a 400 naming the file, as are the other documented type, size and count limits.
+
+Fault injection (see :mod:`~airflow_provider_dataframer.emulator.faults`): rules given at start
+(``EmulatorConfig.faults`` or ``--fault JSON``), through ``EmulatorServer.add_fault()``, or over
+HTTP with the admin endpoints, which need no API key:
+
+* ``GET|POST|DELETE /_emulator/faults``, ``GET|DELETE /_emulator/faults/{id}``: rules and counters.
+* ``GET|DELETE /_emulator/requests``: the log of API requests (method, path, status, outcome).
+* ``POST /_emulator/reset``: forget all state, faults and requests.
+* ``GET /_emulator/health``.
+
+Download URLs (``/_emulator/downloads/{token}``) are served without auth, like presigned URLs.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_dataframer.emulator.app import EmulatorApp, create_app
+from airflow_provider_dataframer.emulator.config import FAST_TIMINGS, EmulatorConfig, SeedLimits
+from airflow_provider_dataframer.emulator.faults import FaultRule, RequestRecord
+from airflow_provider_dataframer.emulator.server import EmulatorServer
+
+__all__ = [
+    "FAST_TIMINGS",
+    "EmulatorApp",
+    "EmulatorConfig",
+    "EmulatorServer",
+    "FaultRule",
+    "RequestRecord",
+    "SeedLimits",
+    "create_app",
+]

@@ -1,0 +1,75 @@
+"""Authentication: Bearer keys on every /api/ request; admin and download URLs need none."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+SPECS = "/api/dataframer/specs/"
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "not provided"),
+        ({"Authorization": ""}, "not provided"),
+        ({"Authorization": "Token abc"}, "Malformed"),
+        ({"Authorization": "Bearer"}, "Malformed"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "Malformed"),
+        ({"Authorization": "abc"}, "Malformed"),
+    ],
+)
+def test_missing_or_malformed_authorization_is_401_with_detail(emulator, headers, message):
+    response = httpx.get(emulator.url + SPECS, headers=headers)
+    assert response.status_code == 401
+    assert message in response.json()["detail"]
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_any_non_empty_key_is_accepted_without_configured_key(emulator):
+    for key in ("a", "some-other-key"):
+        response = httpx.get(emulator.url + SPECS, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200
+        assert response.json() == []
+
+
+def test_bearer_scheme_is_case_insensitive(emulator):
+    assert httpx.get(emulator.url + SPECS, headers={"Authorization": "bearer k"}).status_code == 200
+
+
+def test_configured_key_is_the_only_one_accepted(dataframer_emulator_factory):
+    server = dataframer_emulator_factory(api_key="s3cret")
+    assert server.api_key == "s3cret"
+    wrong = httpx.get(server.url + SPECS, headers={"Authorization": "Bearer other"})
+    assert wrong.status_code == 401
+    assert wrong.json() == {"detail": "Invalid API key."}
+    right = httpx.get(server.url + SPECS, headers={"Authorization": "Bearer s3cret"})
+    assert right.status_code == 200
+
+
+def test_every_api_endpoint_requires_auth(emulator):
+    paths = [
+        ("GET", "/api/dataframer/seed-datasets/"),
+        ("GET", "/api/dataframer/seed-datasets/x/"),
+        ("POST", "/api/dataframer/seed-datasets/create/"),
+        ("POST", "/api/dataframer/seed-datasets/create-from-zip/"),
+        ("POST", "/api/dataframer/specs/"),
+        ("GET", "/api/dataframer/specs/x/"),
+        ("PUT", "/api/dataframer/specs/x/"),
+        ("DELETE", "/api/dataframer/specs/x/"),
+        ("GET", "/api/dataframer/runs/"),
+        ("POST", "/api/dataframer/runs/"),
+        ("GET", "/api/dataframer/runs/x/"),
+        ("POST", "/api/dataframer/runs/x/cancel/"),
+        ("GET", "/api/dataframer/runs/x/files/download/"),
+        ("GET", "/api/dataframer/runs/x/files/y/download/"),
+    ]
+    for method, path in paths:
+        response = httpx.request(method, emulator.url + path)
+        assert response.status_code == 401, (method, path)
+
+
+def test_admin_endpoints_need_no_key(dataframer_emulator_factory):
+    server = dataframer_emulator_factory(api_key="s3cret")
+    assert httpx.get(server.url + "/_emulator/health").json() == {"status": "ok"}
+    assert httpx.get(server.url + "/_emulator/faults").status_code == 200

@@ -1,0 +1,317 @@
+"""Specs: validation rules, lifecycle, generated YAML, versions, list, delete."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+
+def _detail(response):
+    return response.json()["detail"]
+
+
+def _variations(spec):
+    document = yaml.safe_load(spec["content_yaml"])
+    return {v["property_name"]: v for v in document["spec"]["data_property_variations"]}
+
+
+def test_seeded_spec_lifecycle(api):
+    dataset = api.dataset()
+    started = time.monotonic()
+    response = api.post(
+        "/specs/", json={"name": "customers v1", "dataset_id": dataset["id"], "description": "d"}
+    )
+    assert response.status_code == 201
+    assert set(response.json()) == {"id"}
+    spec_id = response.json()["id"]
+    first = api.get(f"/specs/{spec_id}/").json()
+    assert first["status"] == "PROCESSING"
+    assert first["content_yaml"] is None
+    assert first["error"] is None
+    spec = api.wait_spec(spec_id)
+    assert time.monotonic() - started >= api.server.config.spec_seconds - 0.05
+    assert spec["status"] == "SUCCEEDED"
+    assert spec["name"] == "customers v1"
+    assert spec["description"] == "d"
+    assert spec["dataset_id"] == dataset["id"]
+    assert spec["dataset_name"] == "customers"
+    assert spec["dataset_type"] == "SINGLE_FILE"
+    assert spec["runtime_params"]["spec_generation_model_name"] == "anthropic/claude-sonnet-4-6-thinking"
+    assert spec["created_by_email"]
+    assert spec["updated_at"] >= spec["created_at"]
+    assert "versions" not in spec
+
+
+def test_yaml_reflects_seed_columns_and_frequencies(api):
+    spec = api.ready_spec()
+    document = yaml.safe_load(spec["content_yaml"])
+    assert document["metadata"]["dataset_name"] == "customers spec seed"
+    assert [c["name"] for c in document["spec"]["columns"]] == api.SEED_COLUMNS
+    variations = _variations(spec)
+    # region: north 6, south 4, east 2 of 12 rows
+    assert variations["region"]["base_probabilities"] == {"north": 0.5, "south": 0.3333, "east": 0.1667}
+    assert variations["plan"]["property_values"] == ["basic", "pro", "enterprise"]
+    assert variations["monthly_spend"]["value_range"] == {"min": "17.80", "max": "120.00"}
+    assert variations["signup_year"]["value_range"] == {"min": "2018", "max": "2023"}
+    assert "customer_id" in variations  # integers get a range too
+    assert "conditional_probabilities" not in variations["plan"]
+
+
+def test_uniform_distributions_without_generate_distributions(api):
+    spec = api.ready_spec(generate_distributions=False)
+    assert set(_variations(spec)["region"]["base_probabilities"].values()) == {0.3333}
+
+
+def test_conditional_distributions(api):
+    spec = api.ready_spec(generate_conditional_distributions=True)
+    conditional = _variations(spec)["plan"]["conditional_probabilities"]
+    assert conditional["given"] == "region"
+    assert conditional["table"]["east"] == {"pro": 0.5, "basic": 0.5}
+
+
+def test_conditional_requires_distributions(api):
+    response = api.post(
+        "/specs/",
+        json={
+            "name": "x",
+            "generation_objectives": "o",
+            "generate_distributions": False,
+            "generate_conditional_distributions": True,
+        },
+    )
+    assert response.status_code == 400
+    assert "generate_conditional_distributions requires generate_distributions" in _detail(response)
+
+
+def test_seedless_spec(api):
+    objectives = "Customer support emails about billing disputes and refunds for a telecom company"
+    spec = api.wait_spec(api.create_spec(name="emails", generation_objectives=objectives))
+    assert spec["status"] == "SUCCEEDED"
+    assert spec["dataset_id"] is None
+    assert spec["dataset_name"] is None
+    assert spec["dataset_type"] == "MULTI_FILE"
+    document = yaml.safe_load(spec["content_yaml"])
+    assert document["spec"]["description"] == objectives
+    topics = _variations(spec)["topic"]["property_values"]
+    assert {"billing", "refunds", "telecom"} <= set(topics)
+    assert spec["runtime_params"]["extrapolate_values"] is False
+
+
+@pytest.mark.parametrize("objectives", [None, "", "   "])
+def test_seedless_spec_needs_objectives(api, objectives):
+    body = {"name": "x"} if objectives is None else {"name": "x", "generation_objectives": objectives}
+    response = api.post("/specs/", json=body)
+    assert response.status_code == 400
+    assert "generation_objectives is required" in _detail(response)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "broken [fail]", "generation_objectives": "fine"},
+        {"name": "fine", "generation_objectives": "please [fail] now"},
+    ],
+)
+def test_fail_marker_ends_failed_with_error(api, body):
+    spec = api.wait_spec(api.create_spec(**body))
+    assert spec["status"] == "FAILED"
+    assert "[fail]" in spec["error"]
+    assert spec["content_yaml"] is None
+    versions = api.get(f"/specs/{spec['id']}/", params={"include_versions": "true"}).json()["versions"]
+    assert versions == []
+
+
+def test_spec_names_are_unique_within_dataset(api):
+    first = api.dataset(name="one")
+    second = api.dataset(name="two")
+    api.create_spec(name="same", dataset_id=first["id"])
+    clash = api.post("/specs/", json={"name": "same", "dataset_id": first["id"]})
+    assert clash.status_code == 400
+    assert "'same' already exists" in _detail(clash)
+    assert api.post("/specs/", json={"name": "same", "dataset_id": second["id"]}).status_code == 201
+    assert api.post("/specs/", json={"name": "same", "generation_objectives": "o"}).status_code == 201
+    seedless_clash = api.post("/specs/", json={"name": "same", "generation_objectives": "o"})
+    assert seedless_clash.status_code == 400
+    assert "already exists among seedless specs" in _detail(seedless_clash)
+
+
+def test_unknown_dataset_is_404(api):
+    response = api.post("/specs/", json={"name": "x", "dataset_id": "0000"})
+    assert response.status_code == 404
+    assert "'0000' not found" in _detail(response)
+
+
+def test_databricks_model_needs_its_three_fields(api):
+    body = {
+        "name": "db",
+        "generation_objectives": "o",
+        "spec_generation_model_name": "databricks/databricks-gpt-5",
+    }
+    missing = api.post("/specs/", json={**body, "databricks_client_id": "cid"})
+    assert missing.status_code == 400
+    assert "databricks_client_secret, databricks_api_base required" in _detail(missing)
+    secret = "dapi-very-secret-value"
+    complete = {
+        **body,
+        "databricks_client_id": "cid",
+        "databricks_client_secret": secret,
+        "databricks_api_base": "https://adb.example/serving-endpoints",
+    }
+    spec_id = api.create_spec(**complete)
+    spec = api.wait_spec(spec_id)
+    assert spec["runtime_params"]["databricks_api_base"] == "https://adb.example/serving-endpoints"
+    for response in (
+        api.get(f"/specs/{spec_id}/", params={"include_versions": "true"}),
+        api.get("/specs/"),
+        api.post("/specs/", json={**complete, "generate_distributions": "no"}),
+    ):
+        assert secret not in response.text
+
+
+def test_model_names(api):
+    bad = api.post(
+        "/specs/", json={"name": "x", "generation_objectives": "o", "spec_generation_model_name": "gpt"}
+    )
+    assert bad.status_code == 400
+    assert "'gpt' is not a 'provider/model' name" in _detail(bad)
+    unknown = api.post(
+        "/specs/",
+        json={"name": "x", "generation_objectives": "o", "spec_generation_model_name": "acme/brand-new-9"},
+    )
+    assert unknown.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"generation_objectives": "o"}, "name"),
+        ({"name": 3, "generation_objectives": "o"}, "name"),
+        (
+            {"name": "x", "generation_objectives": "o", "generate_distributions": "yes"},
+            "generate_distributions",
+        ),
+    ],
+)
+def test_malformed_body_is_422_naming_the_field(api, body, field):
+    response = api.post("/specs/", json=body)
+    assert response.status_code == 422
+    assert _detail(response).startswith(field)
+
+
+def test_invalid_json_is_422(api):
+    response = api.post("/specs/", content=b"{nope", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert isinstance(_detail(response), str)
+
+
+def test_list_has_summary_fields_only(api):
+    spec = api.ready_spec()
+    seedless = api.create_spec(name="seedless", generation_objectives="o", description="about o")
+    listed = api.get("/specs/").json()
+    assert [s["id"] for s in listed] == [spec["id"], seedless]
+    assert set(listed[0]) == {
+        "id",
+        "name",
+        "status",
+        "dataset_id",
+        "dataset_name",
+        "dataset_type",
+        "description",
+        "created_at",
+    }
+    assert listed[0]["status"] == "SUCCEEDED"
+    assert listed[1]["status"] == "PROCESSING"
+    assert listed[1]["description"] == "about o"
+
+
+def test_versions_and_update(api):
+    spec = api.ready_spec()
+    with_versions = api.get(f"/specs/{spec['id']}/", params={"include_versions": "true"}).json()
+    assert [v["version"] for v in with_versions["versions"]] == [1]
+    assert with_versions["versions"][0]["content_yaml"] == spec["content_yaml"]
+    edited = yaml.safe_load(spec["content_yaml"])
+    edited["spec"]["description"] = "Edited by a human"
+    edited["metadata"] = {"spec_name": "tampered"}
+    response = api.http.put(f"/specs/{spec['id']}/", json={"content_yaml": yaml.safe_dump(edited)})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["versions"]) == 2
+    latest = api.get(f"/specs/{spec['id']}/", params={"include_versions": True}).json()
+    document = yaml.safe_load(latest["content_yaml"])
+    assert document["spec"]["description"] == "Edited by a human"
+    assert document["metadata"]["spec_name"] == "customers spec"  # metadata is read-only
+    assert [v["version"] for v in latest["versions"]] == [1, 2]
+    assert latest["versions"][0]["content_yaml"] == spec["content_yaml"]
+    assert latest["updated_at"] > spec["updated_at"]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("spec: [unclosed", "not valid YAML"),
+        ("just text", "'spec' root key"),
+        ("metadata: {}", "'spec' root key"),
+    ],
+)
+def test_update_rejects_bad_yaml(api, content, fragment):
+    spec = api.ready_spec()
+    response = api.http.put(f"/specs/{spec['id']}/", json={"content_yaml": content})
+    assert response.status_code == 400
+    assert fragment in _detail(response)
+
+
+def test_update_while_processing_is_refused(api):
+    spec_id = api.create_spec(name="x", generation_objectives="o")
+    response = api.http.put(f"/specs/{spec_id}/", json={"content_yaml": "spec: {}"})
+    assert response.status_code == 400
+    assert "PROCESSING" in _detail(response)
+
+
+def test_update_unknown_spec_is_404(api):
+    response = api.http.put("/specs/missing/", json={"content_yaml": "spec: {}"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Spec 'missing' not found."}
+
+
+def test_delete_spec_with_runs_needs_force(api):
+    spec = api.ready_spec()
+    run_id = api.create_run(spec["id"], 2)
+    refused = api.http.delete(f"/specs/{spec['id']}/")
+    assert refused.status_code == 400
+    assert "force=true" in _detail(refused)
+    assert api.get(f"/specs/{spec['id']}/").status_code == 200
+    assert api.http.delete(f"/specs/{spec['id']}/", params={"force": "true"}).status_code == 204
+    assert api.get(f"/specs/{spec['id']}/").status_code == 404
+    assert api.get(f"/runs/{run_id}/").status_code == 404
+
+
+def test_delete_spec_without_runs(api):
+    spec_id = api.create_spec(name="x", generation_objectives="o")
+    assert api.http.delete(f"/specs/{spec_id}/").status_code == 204
+    assert api.http.delete(f"/specs/{spec_id}/").status_code == 404
+
+
+def test_paths_need_their_trailing_slash(api):
+    assert api.get("/specs").status_code == 404
+    assert api.get("/specs/").status_code == 200
+
+
+def test_create_can_answer_the_whole_object(dataframer_emulator_factory, api_factory):
+    api = api_factory(dataframer_emulator_factory(spec_create_returns_object=True))
+    response = api.post("/specs/", json={"name": "x", "generation_objectives": "o"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "PROCESSING"
+    assert body["name"] == "x"
+    assert body["id"]
+
+
+def test_legacy_ready_status(dataframer_emulator_factory, api_factory):
+    api = api_factory(dataframer_emulator_factory(spec_success_status="READY"))
+    spec_id = api.create_spec(name="x", generation_objectives="o")
+    spec = api.wait_spec(spec_id)
+    assert spec["status"] == "READY"
+    assert spec["content_yaml"]
+    assert api.get("/specs/").json()[0]["status"] == "READY"
+    assert api.post("/runs/", json={"spec_id": spec_id, "number_of_samples": 1}).status_code == 201
