@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 demo: $(STAMP)
-	$(VENV)/bin/python -m airflow_provider_dataframer.demo
+	$(VENV)/bin/python scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .venv-* .demo .pytest_cache .mypy_cache .ruff_cache
