@@ -12,6 +12,7 @@ from airflow_provider_dataframer.arguments import check_wait_arguments, is_unres
 from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.links import DataframerSpecLink
 from airflow_provider_dataframer.models import (
     DATABRICKS_FIELDS,
     DEFAULT_SPEC_GENERATION_MODEL,
@@ -50,7 +51,9 @@ class SpecCreate(NamedCreate[Spec]):
         return self.hook.create_spec(self.request).id
 
     def find(self) -> Spec | None:
-        return next((spec for spec in self.hook.list_specs() if spec.name == self.name), None)
+        # Names are unique within a dataset: prefer the same-named spec of our own seed.
+        same_name = [spec for spec in self.hook.list_specs() if spec.name == self.name]
+        return next((spec for spec in same_name if self.matches(spec)), same_name[0] if same_name else None)
 
     def id_of(self, existing: Spec) -> str:
         return existing.id
@@ -138,6 +141,7 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
         "databricks_client_secret",
         "databricks_api_base",
     )
+    operator_extra_links = (DataframerSpecLink(),)
     ui_color = "#e8f0fe"
     external_id_key = "dataframer_spec_id"
 
