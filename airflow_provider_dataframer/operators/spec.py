@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, ResumableJobMixin, conf, mask_secret
 
+from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
 from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 DEFAULT_TIMEOUT = 24 * 3600.0
 
@@ -307,6 +309,14 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Turn the final wait event into the spec id, or raise with the server's message."""
+        self.spec_id = str(event["id"])
         resolve_event(event)
         self.log.info("%s", event["message"])
-        return str(event["id"])
+        return self.spec_id
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """Lineage: the seed dataset (if any) is the input, the spec the output."""
+        base_url = self.hook.settings.base_url
+        inputs = [lineage.dataset(base_url, "seed-datasets", self.dataset_id)] if self.dataset_id else []
+        outputs = [lineage.dataset(base_url, "specs", self.spec_id)] if self.spec_id else []
+        return lineage.operator_lineage(inputs, outputs)
