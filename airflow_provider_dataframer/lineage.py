@@ -39,7 +39,7 @@ def file_dataset(path: str) -> Any:
     return Dataset(namespace=f"{url.scheme}://{url.netloc.decode()}", name=url.path)
 
 
-def operator_lineage(inputs: list[Any], outputs: list[Any]) -> OperatorLineage:
+def operator_lineage(inputs: list[Any], outputs: list[Any]) -> OperatorLineage[Any, Any]:
     """The lineage an operator reports on completion."""
     from airflow.providers.openlineage.extractors import OperatorLineage
 

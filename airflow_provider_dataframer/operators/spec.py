@@ -314,7 +314,7 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
         self.log.info("%s", event["message"])
         return self.spec_id
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
         """Lineage: the seed dataset (if any) is the input, the spec the output."""
         base_url = self.hook.settings.base_url
         inputs = [lineage.dataset(base_url, "seed-datasets", self.dataset_id)] if self.dataset_id else []
