@@ -1,0 +1,44 @@
+"""DAG files import the operators on every parse: they must not drag in heavy modules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("airflow_provider_dataframer.emulator", "fastapi", "uvicorn", "pandas", "numpy", "starlette")
+PROBE = """
+import json, sys, time
+import airflow  # a DAG file's parse already pays for Airflow itself
+from airflow.providers.common.compat.sdk import BaseOperator
+before = set(sys.modules)
+started = time.perf_counter()
+import airflow_provider_dataframer.operators.spec
+{extra_imports}
+elapsed = time.perf_counter() - started
+print(json.dumps({{"ms": elapsed * 1000, "modules": sorted(set(sys.modules) - before)}}))
+"""
+
+
+def probe(extra_imports: str = "") -> dict[str, object]:
+    code = PROBE.format(extra_imports=extra_imports)
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def test_operator_modules_import_nothing_heavy() -> None:
+    extra = "\n".join(
+        f"try:\n    import {module}\nexcept ImportError:\n    pass"
+        for module in (
+            "airflow_provider_dataframer.operators.run",
+            "airflow_provider_dataframer.operators.dataset",
+            "airflow_provider_dataframer.sensors.spec",
+            "airflow_provider_dataframer.sensors.run",
+            "airflow_provider_dataframer.links",
+        )
+    )
+    result = probe(extra)
+    loaded = [m for m in result["modules"] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]  # type: ignore[attr-defined]
+    print(f"\nimporting the operator modules took {result['ms']:.1f} ms after Airflow itself")
+    assert loaded == [], f"heavy modules imported at DAG parse time: {loaded}"
+    assert "airflow_provider_dataframer.operators.spec" in result["modules"]  # type: ignore[operator]
