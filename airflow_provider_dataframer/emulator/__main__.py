@@ -104,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_log_filter()
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down gracefully and re-raised the captured Ctrl-C
     finally:
         app.close()
     return 0

@@ -1,0 +1,128 @@
+"""The command line: --help, arguments to configuration, and a real subprocess serving requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from airflow_provider_dataframer.emulator.__main__ import build_parser, config_from_args, main
+
+MODULE = "airflow_provider_dataframer.emulator"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_help():
+    result = subprocess.run(
+        [sys.executable, "-m", MODULE, "--help"], capture_output=True, text=True, env=_env(), timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    for flag in ("--host", "--port", "--api-key", "--state", "--spec-seconds", "--run-seconds", "--fault"):
+        assert flag in result.stdout
+
+
+def test_arguments_become_the_configuration(tmp_path):
+    rules = tmp_path / "faults.json"
+    rules.write_text(json.dumps([{"path": "/runs/", "status_code": 500, "times": None}]))
+    args = build_parser().parse_args(
+        [
+            "--api-key",
+            "k",
+            "--state",
+            str(tmp_path / "s.db"),
+            "--spec-seconds",
+            "0.5",
+            "--run-seconds",
+            "2",
+            "--download-seconds",
+            "0",
+            "--spec-success-status",
+            "READY",
+            "--spec-create-returns-object",
+            "--fault",
+            '{"action": "drop", "path": "/specs/"}',
+            "--faults-file",
+            str(rules),
+        ]
+    )
+    config = config_from_args(args)
+    assert config.api_key == "k"
+    assert config.state_path == str(tmp_path / "s.db")
+    assert (config.spec_seconds, config.run_seconds, config.download_seconds) == (0.5, 2.0, 0.0)
+    assert config.spec_success_status == "READY"
+    assert config.spec_create_returns_object is True
+    assert [(r.action, r.path, r.times) for r in config.faults] == [
+        ("drop", "/specs/", 1),
+        ("error", "/runs/", None),
+    ]
+
+
+@pytest.mark.parametrize("fault", ["{not json", '{"action": "explode"}'])
+def test_invalid_fault_is_a_usage_error(fault, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--fault", fault])
+    assert exited.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_subprocess_serves_the_api(tmp_path):
+    port = _free_port()
+    command = [sys.executable, "-m", MODULE, "--port", str(port), "--api-key", "k", "--spec-seconds", "0.1"]
+    command += ["--state", str(tmp_path / "state.db"), "--log-level", "warning"]
+    process = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"{base}/_emulator/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the emulator did not start"
+            time.sleep(0.1)
+        headers = {"Authorization": "Bearer k"}
+        created = httpx.post(
+            f"{base}/api/dataframer/specs/", json={"name": "s", "generation_objectives": "o"}, headers=headers
+        )
+        assert created.status_code == 201
+        assert (
+            httpx.get(f"{base}/api/dataframer/specs/", headers={"Authorization": "Bearer nope"}).status_code
+            == 401
+        )
+        time.sleep(0.15)
+        spec = httpx.get(f"{base}/api/dataframer/specs/{created.json()['id']}/", headers=headers).json()
+        assert spec["status"] == "SUCCEEDED"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert "Traceback" not in (process.stdout.read() if process.stdout else "")
+    assert (tmp_path / "state.db").exists()
