@@ -40,6 +40,14 @@ SEED_CSV = (
     b"1011,south,pro,52.35,2020\n"
     b"1012,north,enterprise,110.90,2019\n"
 )
+#: Lifecycles of tests that only wait for the end; tests that observe a state in between (PROCESSING,
+#: PENDING, a 202) give that state a wide margin instead, so a loaded machine cannot skip it.
+QUICK_TIMINGS = {
+    "spec_seconds": 0.1,
+    "run_pending_seconds": 0.02,
+    "run_seconds": 0.15,
+    "download_seconds": 0.05,
+}
 SEED_COLUMNS = ["customer_id", "region", "plan", "monthly_spend", "signup_year"]
 
 
@@ -154,13 +162,7 @@ def shared_emulator() -> Iterator[EmulatorServer]:
     """One fast emulator per test module."""
     from airflow_provider_dataframer.emulator import EmulatorConfig, EmulatorServer
 
-    timings = {
-        "spec_seconds": 0.15,
-        "run_pending_seconds": 0.05,
-        "run_seconds": 0.25,
-        "download_seconds": 0.1,
-    }
-    with EmulatorServer(EmulatorConfig(**timings)) as server:
+    with EmulatorServer(EmulatorConfig(**QUICK_TIMINGS)) as server:
         yield server
 
 
@@ -180,12 +182,12 @@ def api(emulator: EmulatorServer) -> Iterator[Api]:
 
 
 @pytest.fixture
-def api_factory() -> Iterator[Any]:
-    """Clients of other emulators (e.g. from ``dataframer_emulator_factory``), closed at teardown."""
+def api_with(dataframer_emulator_factory: Any) -> Iterator[Any]:
+    """``api_with(**config)``: a client of a new emulator, with quick timings unless overridden."""
     clients: list[Api] = []
 
-    def factory(server: EmulatorServer) -> Api:
-        client = Api(server)
+    def factory(**config: Any) -> Api:
+        client = Api(dataframer_emulator_factory(**{**QUICK_TIMINGS, **config}))
         clients.append(client)
         return client
 

@@ -89,9 +89,9 @@ def test_multi_file_rules(api, files, fragments):
         assert fragment in _detail(response)
 
 
-def test_multi_file_size_and_count_limits(dataframer_emulator_factory, api_factory):
+def test_multi_file_size_and_count_limits(api_with):
     limits = {"multi_file_max_bytes": 100, "multi_total_max_bytes": 150, "multi_max_files": 3}
-    api = api_factory(dataframer_emulator_factory(limits=limits))
+    api = api_with(limits=limits)
     big = api.upload(name="big", dataset_type="MULTI_FILE", files=[("a.txt", b"x" * 101), ("b.txt", b"y")])
     assert big.status_code == 400
     assert "'a.txt' is 101 bytes" in _detail(big)
@@ -109,8 +109,8 @@ def test_multi_file_size_and_count_limits(dataframer_emulator_factory, api_facto
     )
 
 
-def test_single_file_size_limit(dataframer_emulator_factory, api_factory):
-    api = api_factory(dataframer_emulator_factory(limits={"single_file_max_bytes": 50}))
+def test_single_file_size_limit(api_with):
+    api = api_with(limits={"single_file_max_bytes": 50})
     response = api.upload(name="big")
     assert response.status_code == 400
     assert "customers.csv" in _detail(response)
@@ -153,8 +153,8 @@ def test_multi_folder_rules(api, folder_names, fragments):
         assert fragment in _detail(response)
 
 
-def test_multi_folder_files_per_folder_limit(dataframer_emulator_factory, api_factory):
-    api = api_factory(dataframer_emulator_factory(limits={"folder_max_files": 2}))
+def test_multi_folder_files_per_folder_limit(api_with):
+    api = api_with(limits={"folder_max_files": 2})
     files = [(f"{i}.txt", PAGE) for i in range(4)]
     response = api.upload(
         name="bad", dataset_type="MULTI_FOLDER", files=files, folder_names=["a", "a", "a", "b"]

@@ -22,7 +22,8 @@ def _csv_rows(api, run):
     return list(csv.DictReader(io.StringIO(content.decode())))
 
 
-def test_run_lifecycle(api):
+def test_run_lifecycle(api_with):
+    api = api_with(run_pending_seconds=0.3, run_seconds=0.8)
     spec = api.ready_spec()
     response = api.post(
         "/runs/", json={"spec_id": spec["id"], "number_of_samples": 40, "generation_model": "acme/m"}
@@ -103,15 +104,17 @@ def test_unknown_spec_version_is_400(api):
     assert "spec_version 3 does not exist" in _detail(response)
 
 
-def test_run_needs_a_succeeded_spec(api):
-    processing = api.create_spec(name="slow", generation_objectives="o")
-    response = api.post("/runs/", json={"spec_id": processing, "number_of_samples": 1})
-    assert response.status_code == 400
-    assert "status is PROCESSING" in _detail(response)
+def test_run_needs_a_succeeded_spec(api_with):
+    api = api_with()
     failed = api.wait_spec(api.create_spec(name="bad [fail]", generation_objectives="o"))
     response = api.post("/runs/", json={"spec_id": failed["id"], "number_of_samples": 1})
     assert response.status_code == 400
     assert "status is FAILED" in _detail(response)
+    api.server.config.spec_seconds = 30  # the next spec stays PROCESSING
+    processing = api.create_spec(name="slow", generation_objectives="o")
+    response = api.post("/runs/", json={"spec_id": processing, "number_of_samples": 1})
+    assert response.status_code == 400
+    assert "status is PROCESSING" in _detail(response)
 
 
 @pytest.mark.parametrize("samples", [0, -1, 20001])
@@ -172,17 +175,17 @@ def test_partial_marker(api):
     assert len(_csv_rows(api, run)) == 27
 
 
-def test_cancel(api):
+def test_cancel_pending_run(api_with):
+    api = api_with(run_pending_seconds=30)
     spec = api.ready_spec()
     run_id = api.create_run(spec["id"], 10)
     response = api.post(f"/runs/{run_id}/cancel/")
     assert response.status_code == 200
     assert response.json()["status"] == "CANCELED"
-    config = api.server.config
-    time.sleep(config.run_pending_seconds + config.run_seconds + 0.1)  # past the run's planned end
     run = api.get(f"/runs/{run_id}/").json()
     assert run["status"] == "CANCELED"
     assert run["samples_completed"] == 0
+    assert run["total_cost"] == 0
     assert run["generated_files"] == []
     assert run["completed_at"] is not None
     again = api.post(f"/runs/{run_id}/cancel/")
@@ -190,15 +193,16 @@ def test_cancel(api):
     assert "already CANCELED" in _detail(again)
 
 
-def test_cancel_while_processing_keeps_progress(api):
+def test_cancel_while_processing_keeps_progress(api_with):
+    api = api_with(run_pending_seconds=0, run_seconds=1.0)
     spec = api.ready_spec()
     run_id = api.create_run(spec["id"], 100)
-    config = api.server.config
-    time.sleep(config.run_pending_seconds + config.run_seconds / 2)
+    time.sleep(0.3)
     canceled = api.post(f"/runs/{run_id}/cancel/").json()
     assert canceled["status"] == "CANCELED"
     assert 0 < canceled["samples_completed"] < 100
-    time.sleep(config.run_seconds)
+    assert canceled["total_cost"] > 0
+    time.sleep(0.2)
     assert api.get(f"/runs/{run_id}/").json()["samples_completed"] == canceled["samples_completed"]
 
 
@@ -227,8 +231,8 @@ def test_delete_run(api):
     assert api.get(f"/runs/{run_id}/").status_code == 404
 
 
-def test_in_progress_variant(dataframer_emulator_factory, api_factory):
-    api = api_factory(dataframer_emulator_factory(run_processing_status="IN_PROGRESS", run_pending_seconds=0))
+def test_in_progress_variant(api_with):
+    api = api_with(run_processing_status="IN_PROGRESS", run_pending_seconds=0, run_seconds=0.6)
     spec = api.ready_spec()
     run_id = api.create_run(spec["id"], 5)
     assert api.get(f"/runs/{run_id}/").json()["status"] == "IN_PROGRESS"

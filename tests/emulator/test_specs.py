@@ -17,7 +17,8 @@ def _variations(spec):
     return {v["property_name"]: v for v in document["spec"]["data_property_variations"]}
 
 
-def test_seeded_spec_lifecycle(api):
+def test_seeded_spec_lifecycle(api_with):
+    api = api_with(spec_seconds=0.5)
     dataset = api.dataset()
     started = time.monotonic()
     response = api.post(
@@ -31,7 +32,7 @@ def test_seeded_spec_lifecycle(api):
     assert first["content_yaml"] is None
     assert first["error"] is None
     spec = api.wait_spec(spec_id)
-    assert time.monotonic() - started >= api.server.config.spec_seconds - 0.05
+    assert time.monotonic() - started >= 0.45
     assert spec["status"] == "SUCCEEDED"
     assert spec["name"] == "customers v1"
     assert spec["description"] == "d"
@@ -206,8 +207,10 @@ def test_invalid_json_is_422(api):
     assert isinstance(_detail(response), str)
 
 
-def test_list_has_summary_fields_only(api):
+def test_list_has_summary_fields_only(api_with):
+    api = api_with(spec_seconds=0.1)
     spec = api.ready_spec()
+    api.server.config.spec_seconds = 30  # the next spec stays PROCESSING
     seedless = api.create_spec(name="seedless", generation_objectives="o", description="about o")
     listed = api.get("/specs/").json()
     assert [s["id"] for s in listed] == [spec["id"], seedless]
@@ -261,7 +264,8 @@ def test_update_rejects_bad_yaml(api, content, fragment):
     assert fragment in _detail(response)
 
 
-def test_update_while_processing_is_refused(api):
+def test_update_while_processing_is_refused(api_with):
+    api = api_with(spec_seconds=30)
     spec_id = api.create_spec(name="x", generation_objectives="o")
     response = api.http.put(f"/specs/{spec_id}/", json={"content_yaml": "spec: {}"})
     assert response.status_code == 400
@@ -297,8 +301,8 @@ def test_paths_need_their_trailing_slash(api):
     assert api.get("/specs/").status_code == 200
 
 
-def test_create_can_answer_the_whole_object(dataframer_emulator_factory, api_factory):
-    api = api_factory(dataframer_emulator_factory(spec_create_returns_object=True))
+def test_create_can_answer_the_whole_object(api_with):
+    api = api_with(spec_create_returns_object=True)
     response = api.post("/specs/", json={"name": "x", "generation_objectives": "o"})
     assert response.status_code == 201
     body = response.json()
@@ -307,8 +311,8 @@ def test_create_can_answer_the_whole_object(dataframer_emulator_factory, api_fac
     assert body["id"]
 
 
-def test_legacy_ready_status(dataframer_emulator_factory, api_factory):
-    api = api_factory(dataframer_emulator_factory(spec_success_status="READY"))
+def test_legacy_ready_status(api_with):
+    api = api_with(spec_success_status="READY")
     spec_id = api.create_spec(name="x", generation_objectives="o")
     spec = api.wait_spec(spec_id)
     assert spec["status"] == "READY"
