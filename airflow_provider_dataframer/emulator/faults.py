@@ -119,7 +119,11 @@ class FaultRule(BaseModel):
 
 
 class FaultRegistry:
-    """Thread-safe list of fault rules with their counters."""
+    """
+    Thread-safe list of fault rules with their counters.
+
+    :param rules: initial rules (copied, counters reset).
+    """
 
     def __init__(self, rules: list[FaultRule] | None = None) -> None:
         self._lock = threading.Lock()

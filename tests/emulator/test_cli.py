@@ -123,6 +123,9 @@ def test_subprocess_serves_the_api(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    output = process.stdout.read() if process.stdout else ""
+    if process.stdout:
+        process.stdout.close()
     assert process.returncode == 0
-    assert "Traceback" not in (process.stdout.read() if process.stdout else "")
+    assert "Traceback" not in output
     assert (tmp_path / "state.db").exists()
