@@ -30,14 +30,34 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Dataframer",
-                "python-modules": ["airflow_provider_dataframer.operators.spec"],
+                "python-modules": [
+                    "airflow_provider_dataframer.operators.spec",
+                    "airflow_provider_dataframer.operators.run",
+                    "airflow_provider_dataframer.operators.dataset",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Dataframer",
+                "python-modules": [
+                    "airflow_provider_dataframer.sensors.spec",
+                    "airflow_provider_dataframer.sensors.run",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": "Dataframer",
-                "python-modules": ["airflow_provider_dataframer.triggers.spec"],
+                "python-modules": [
+                    "airflow_provider_dataframer.triggers.spec",
+                    "airflow_provider_dataframer.triggers.run",
+                ],
             }
+        ],
+        "extra-links": [
+            "airflow_provider_dataframer.links.DataframerSpecLink",
+            "airflow_provider_dataframer.links.DataframerRunLink",
         ],
         "connection-types": [
             {

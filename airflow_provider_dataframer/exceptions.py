@@ -81,3 +81,7 @@ class DataframerNotFoundError(DataframerApiError):
 
 class DataframerAuthError(DataframerApiError):
     """HTTP 401/403: the API key is missing, wrong or lacks permission."""
+
+
+class DataframerDownloadError(DataframerError):
+    """A run's files could not be downloaded or did not arrive whole (wrong size, refused URL)."""

@@ -335,3 +335,232 @@ def validation_message(title: str, exc: ValidationError) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"  - {field}: {message}" if field else f"  - {message}")
     return f"{title}:\n" + "\n".join(lines)
+
+
+# Generation runs
+
+MAX_SAMPLES = 20000
+REVISION_TYPES = ("coherence_flow", "consistency", "distinguishability", "conformance")
+FILTERING_TYPES = ("structural", "conformance")
+SEED_SHUFFLING_LEVELS = ("none", "sample", "field", "prompt")
+RUN_TOOLS = ("calculator",)
+RUN_MODEL_FIELDS = ("generation_model", "outline_model", "revision_model")
+THINKING_BUDGETS = {
+    "generation_thinking_budget": "generation_model",
+    "outline_thinking_budget": "outline_model",
+    "revision_thinking_budget": "revision_model",
+}
+
+
+class RunCreateRequest(BaseModel):
+    """
+    The body of ``POST /api/dataframer/runs/``, validated against the documented rules.
+
+    Fields left as None are not sent, so the server applies its own defaults. Enumerated values
+    that this provider does not know (models, revision and filtering types, tools) are sent as they
+    are, since the API adds them over time; :meth:`advice` lists them so that the task log says so.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    spec_id: str
+    number_of_samples: int
+    spec_version: int | None = None
+    generation_model: str | None = None
+    outline_model: str | None = None
+    revision_model: str | None = None
+    revision_types: list[str] | None = None
+    filtering_types: list[str] | None = None
+    max_revision_cycles: int | None = None
+    seed_shuffling_level: str | None = None
+    max_examples_in_prompt: int | None = None
+    unified_multifield: bool | None = None
+    skip_outline: bool | None = None
+    generation_thinking_budget: int | None = None
+    outline_thinking_budget: int | None = None
+    revision_thinking_budget: int | None = None
+    tools: list[str] | None = None
+
+    @field_validator("spec_id")
+    @classmethod
+    def _spec_id_is_uuid(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError(
+                f"must be a spec UUID, got {value!r}: pass the id returned by CreateSpecOperator "
+                "(e.g. create_spec.output)"
+            ) from None
+
+    @field_validator(
+        "number_of_samples",
+        "spec_version",
+        "max_revision_cycles",
+        "max_examples_in_prompt",
+        *THINKING_BUDGETS,
+        mode="before",
+    )
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a whole number, got {value!r}")
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)  # a rendered template
+        return value
+
+    @field_validator("number_of_samples")
+    @classmethod
+    def _samples_in_range(cls, value: int) -> int:
+        if not 1 <= value <= MAX_SAMPLES:
+            raise ValueError(
+                f"must be between 1 and {MAX_SAMPLES}, got {value}: split a larger job into several runs"
+            )
+        return value
+
+    @field_validator("spec_version", "max_revision_cycles", "max_examples_in_prompt", *THINKING_BUDGETS)
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"must be at least 1, got {value}: omit it to use the server's default")
+        return value
+
+    @field_validator(*RUN_MODEL_FIELDS, "seed_shuffling_level", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator(*RUN_MODEL_FIELDS)
+    @classmethod
+    def _model_is_well_formed(cls, value: str | None) -> str | None:
+        if value is not None and not MODEL_NAME_PATTERN.match(value):
+            raise ValueError(
+                f"must look like 'provider/model', got {value!r}: e.g. 'anthropic/claude-haiku-4-5'"
+            )
+        return value
+
+    @field_validator("revision_types", "filtering_types", "tools", mode="before")
+    @classmethod
+    def _list_of_names(cls, value: Any) -> Any:
+        if isinstance(value, str):  # a rendered template such as "consistency,conformance"
+            value = [part for part in (item.strip() for item in value.split(",")) if part]
+        if isinstance(value, (list, tuple)):
+            if not all(isinstance(item, str) and item.strip() for item in value):
+                raise ValueError(f"must be a list of non-empty names, got {value!r}")
+            if len(set(value)) != len(value):
+                raise ValueError(f"lists a name more than once: {value!r}")
+            return [item.strip() for item in value]
+        return value
+
+    def advice(self) -> list[str]:
+        """Warnings about values that are sent as they are but may not do what the user expects."""
+        notes = []
+        for field in RUN_MODEL_FIELDS:
+            model = getattr(self, field)
+            if model and not is_known_model(model):
+                notes.append(f"{field} {model!r} is not in the list this provider knows; the server decides.")
+        for field, known in (
+            ("revision_types", REVISION_TYPES),
+            ("filtering_types", FILTERING_TYPES),
+            ("tools", RUN_TOOLS),
+        ):
+            unknown = [item for item in getattr(self, field) or () if item not in known]
+            if unknown:
+                notes.append(
+                    f"{field} {unknown} not among the documented {list(known)}; sent as is, the server decides."
+                )
+        if self.seed_shuffling_level and self.seed_shuffling_level not in SEED_SHUFFLING_LEVELS:
+            notes.append(
+                f"seed_shuffling_level {self.seed_shuffling_level!r} is not one of "
+                f"{list(SEED_SHUFFLING_LEVELS)}; sent as is, the server decides."
+            )
+        if not (self.revision_types or self.filtering_types):
+            for field in ("revision_model", "max_revision_cycles", "revision_thinking_budget"):
+                if getattr(self, field) is not None:
+                    notes.append(f"{field} has no effect without revision_types or filtering_types.")
+        for budget, model_field in THINKING_BUDGETS.items():
+            model = getattr(self, model_field)
+            if getattr(self, budget) is not None and model and not model.endswith("-thinking"):
+                notes.append(f"{budget} only applies to a '-thinking' model, and {model_field} is {model!r}.")
+        return notes
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body: only the fields that are set."""
+        return self.model_dump(exclude_none=True)
+
+    @classmethod
+    def build(cls, **fields: Any) -> RunCreateRequest:
+        """Validate ``fields``; raise :class:`DataframerValidationError` naming each bad field."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise DataframerValidationError(validation_message("Invalid Dataframer run", exc)) from None
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """The JSON-safe account of a finished run that operators and sensors return as their XCom."""
+    return {
+        "run_id": run.id,
+        "status": run.status,
+        "samples_completed": run.samples_completed,
+        "samples_failed": run.samples_failed,
+        "total_cost": run.total_cost,
+        "files": [{"id": f.id, "path": f.path, "size_bytes": f.size_bytes} for f in run.generated_files],
+    }
+
+
+def partial_failure_message(run: Run) -> str | None:
+    """The warning for a run that succeeded although some samples failed (None when none did)."""
+    if not run.samples_failed:
+        return None
+    done = run.samples_completed if run.samples_completed is not None else "?"
+    asked = f" of {run.number_of_samples} requested" if run.number_of_samples else ""
+    return (
+        f"Partial failure: Dataframer run {run.id} succeeded with {done} samples completed and "
+        f"{run.samples_failed} failed{asked}."
+    )
+
+
+# Seed datasets
+
+DATASET_TYPES = ("SINGLE_FILE", "MULTI_FILE", "MULTI_FOLDER")
+
+
+class SeedDatasetFile(_Response):
+    """One file of a seed dataset."""
+
+    id: str | None = None
+    path: str = ""
+    file_type: str | None = None
+    size_bytes: int | None = None
+
+
+class SeedDataset(_Response):
+    """A seed dataset, as created, read or listed."""
+
+    id: str
+    name: str = ""
+    dataset_type: str | None = None
+    description: str | None = None
+    file_count: int | None = None
+    folder_count: int | None = None
+    sample_count: int | None = None
+    created_at: str | None = None
+    files: list[SeedDatasetFile] = Field(default_factory=list)
+
+
+# Downloads
+
+
+class DownloadLink(_Response):
+    """
+    The answer of a ready download: a presigned URL (valid one hour) and the size to expect.
+
+    The URL grants access by itself, so it is kept out of ``repr`` and therefore out of logs.
+    """
+
+    download_url: str = Field(repr=False)
+    size_bytes: int | None = None
+    filename: str | None = None
+    content_type: str | None = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import IO, Any, Protocol
 
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
@@ -14,13 +16,19 @@ from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerAuthError,
     DataframerConfigError,
+    DataframerDownloadError,
     DataframerNotFoundError,
 )
 from airflow_provider_dataframer.models import (
     DEFAULT_BASE_URL,
+    RUN,
     SPEC,
     CreatedResource,
+    DownloadLink,
     ResourceKind,
+    Run,
+    RunCreateRequest,
+    SeedDataset,
     Spec,
     SpecCreateRequest,
     StatusResource,
@@ -35,6 +43,12 @@ from airflow_provider_dataframer.retry import (
 API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
 SEED_DATASETS_PATH = "/api/dataframer/seed-datasets/"
 MAX_MESSAGE_CHARS = 500
+
+
+class ReadableFile(Protocol):
+    """A binary file object to upload: httpx reads it in chunks (and sizes it by seek/tell)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -254,6 +268,24 @@ class DataframerHook(BaseHook):
             client, self._async_client = self._async_client, None
             await client.aclose()
 
+    @classmethod
+    def with_async_client(
+        cls,
+        settings: ConnectionSettings,
+        client: httpx.AsyncClient,
+        dataframer_conn_id: str = default_conn_name,
+    ) -> DataframerHook:
+        """
+        A hook on already resolved ``settings`` whose async requests go through ``client``.
+
+        The hook owns the client (:meth:`aclose` closes it). The triggerer's shared status poller
+        uses this to give all the triggers of a connection one pooled client.
+        """
+        hook = cls(dataframer_conn_id)
+        hook._settings = settings
+        hook._async_client = client
+        return hook
+
     # Requests
 
     def request(
@@ -348,3 +380,194 @@ class DataframerHook(BaseHook):
         finally:
             self.close()
         return True, f"Connected to Dataframer at {self.settings.base_url}"
+
+    # Requests whose answer is more than JSON (multipart uploads, 202 "not ready yet")
+
+    def send(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+        """
+        Send one API request with the retry policy and return the successful response itself.
+
+        ``kwargs`` go to httpx (``data``, ``files``, ``params``, ``json``). File objects are rewound
+        by httpx before each attempt, so a retried upload sends the whole file again.
+
+        :param idempotent: False for creates: ambiguous failures are then raised, not retried.
+        """
+        for attempt in self.settings.retry.retrying(idempotent):
+            with attempt:
+                try:
+                    response = self.client.request(method, path, **kwargs)
+                except httpx.TransportError as exc:
+                    raise transport_error(method, path, exc) from exc
+                if response.is_error:
+                    raise error_from_response(method, path, response)
+                return response
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    # Seed datasets
+
+    def create_seed_dataset(
+        self,
+        name: str,
+        dataset_type: str,
+        files: Sequence[tuple[str, ReadableFile, str]],
+        *,
+        description: str | None = None,
+        folder_names: Sequence[str] | None = None,
+    ) -> SeedDataset:
+        """
+        Upload files as a new seed dataset (multipart ``files[]``, streamed from the file objects).
+
+        :param files: ``(file name, binary file object, content type)`` per file, in order.
+        :param folder_names: MULTI_FOLDER only: the folder of each file, parallel to ``files``.
+        """
+        data: dict[str, Any] = {"name": name, "dataset_type": dataset_type}
+        if description:
+            data["description"] = description
+        if folder_names is not None:
+            data["folder_names[]"] = list(folder_names)
+        parts = [("files[]", (filename, fileobj, content_type)) for filename, fileobj, content_type in files]
+        response = self.send("POST", f"{SEED_DATASETS_PATH}create/", data=data, files=parts, idempotent=False)
+        return SeedDataset.model_validate(response.json())
+
+    def create_seed_dataset_from_zip(
+        self, name: str, zip_file: tuple[str, ReadableFile], *, description: str | None = None
+    ) -> SeedDataset:
+        """Upload a ZIP as a new seed dataset; the server detects the type from its layout."""
+        data: dict[str, Any] = {"name": name}
+        if description:
+            data["description"] = description
+        filename, fileobj = zip_file
+        response = self.send(
+            "POST",
+            f"{SEED_DATASETS_PATH}create-from-zip/",
+            data=data,
+            files={"zip_file": (filename, fileobj, "application/zip")},
+            idempotent=False,
+        )
+        return SeedDataset.model_validate(response.json())
+
+    def list_seed_datasets(self) -> list[SeedDataset]:
+        """List every seed dataset of the company (summary fields, no file list)."""
+        return [SeedDataset.model_validate(item) for item in self.request("GET", SEED_DATASETS_PATH)]
+
+    def get_seed_dataset(self, dataset_id: str) -> SeedDataset:
+        """Read one seed dataset with its files."""
+        return SeedDataset.model_validate(self.request("GET", f"{SEED_DATASETS_PATH}{dataset_id}/"))
+
+    def delete_seed_dataset(self, dataset_id: str) -> None:
+        """Delete a seed dataset (the server refuses while a spec uses it)."""
+        self.request("DELETE", f"{SEED_DATASETS_PATH}{dataset_id}/")
+
+    # Runs
+
+    def create_run(self, run: RunCreateRequest) -> CreatedResource:
+        """Start a generation run; it is paid for, so an ambiguous failure is never retried."""
+        body = self.request("POST", RUN.collection_path, json=run.to_body(), idempotent=False)
+        return CreatedResource.model_validate(body)
+
+    def get_run(self, run_id: str) -> Run:
+        """Read one run with its progress and, once SUCCEEDED, its generated files."""
+        return Run.model_validate(self.request("GET", RUN.item_path(run_id)))
+
+    def list_runs(self) -> list[Run]:
+        """List every run of the company."""
+        return [Run.model_validate(item) for item in self.request("GET", RUN.collection_path)]
+
+    def cancel_run(self, run_id: str) -> Run | None:
+        """Cancel a PENDING or PROCESSING run; the run as the server answered, when it did."""
+        body = self.request("POST", f"{RUN.item_path(run_id)}cancel/")
+        return Run.model_validate(body) if isinstance(body, dict) and "id" in body else None
+
+    async def acancel_run(self, run_id: str) -> Run | None:
+        """The async twin of :meth:`cancel_run`, for a trigger whose task is killed."""
+        body = await self.arequest("POST", f"{RUN.item_path(run_id)}cancel/")
+        return Run.model_validate(body) if isinstance(body, dict) and "id" in body else None
+
+    # Downloads
+
+    @staticmethod
+    def download_path(run_id: str, file_id: str | None = None) -> str:
+        """The API path that prepares the ZIP of a run's files (or one file)."""
+        if file_id:
+            return f"{RUN.item_path(run_id)}files/{file_id}/download/"
+        return f"{RUN.item_path(run_id)}files/download/"
+
+    def get_download_link(self, run_id: str, file_id: str | None = None) -> DownloadLink | None:
+        """The presigned URL of a run's ZIP (or one file), or None while it is prepared (HTTP 202)."""
+        response = self.send("GET", self.download_path(run_id, file_id))
+        if response.status_code == 202:
+            return None
+        return DownloadLink.model_validate(response.json())
+
+    def wait_for_download_link(
+        self,
+        run_id: str,
+        file_id: str | None = None,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> DownloadLink:
+        """Poll until the download is prepared (202 -> 200); give up after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            link = self.get_download_link(run_id, file_id)
+            if link is not None:
+                return link
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                what = f"file {file_id} of run {run_id}" if file_id else f"the files of run {run_id}"
+                raise DataframerDownloadError(
+                    f"Dataframer was still preparing the download of {what} after {timeout:.0f} s "
+                    "(HTTP 202); raise the download timeout or try again later."
+                )
+            sleep(min(poll_interval, remaining))
+
+    def download(self, link: DownloadLink, destination: IO[bytes], chunk_size: int = 1024 * 1024) -> int:
+        """
+        Stream a presigned URL into ``destination`` and verify its size; return the bytes written.
+
+        The URL is fetched with a separate client that sends no ``Authorization`` header: the API
+        key must never reach the storage behind the URL. A failure before the first byte is
+        retried; a failure after it is raised, since ``destination`` already holds a part.
+        """
+        url = httpx.URL(link.download_url)
+        where = f"{url.host}{url.path}"  # never the query: it is the signature
+        with httpx.Client(timeout=self.settings.timeout, follow_redirects=True) as client:
+            for attempt in self.settings.retry.retrying(idempotent=True):
+                with attempt:
+                    written = _stream_to(client, url, where, destination, chunk_size)
+        if link.size_bytes is not None and written != link.size_bytes:
+            raise DataframerDownloadError(
+                f"Download from {where} was incomplete: {written} bytes received, "
+                f"{link.size_bytes} announced."
+            )
+        return written
+
+
+def _stream_to(
+    client: httpx.Client, url: httpx.URL, where: str, destination: IO[bytes], chunk_size: int
+) -> int:
+    """One attempt of :meth:`DataframerHook.download`; errors before the first byte are retryable."""
+    written = 0
+    try:
+        with client.stream("GET", url) as response:
+            if response.is_error:
+                response.read()
+                error = error_from_response("GET", where, response)
+                if response.status_code == 403:
+                    raise DataframerDownloadError(
+                        f"The download URL was refused ({where}, HTTP 403: {error.message}): it expires "
+                        "one hour after it is issued; run the download again to get a fresh one."
+                    )
+                raise error
+            for chunk in response.iter_bytes(chunk_size):
+                destination.write(chunk)
+                written += len(chunk)
+    except httpx.TransportError as exc:
+        if written:
+            raise DataframerDownloadError(
+                f"Download from {where} broke off after {written} bytes: {type(exc).__name__}: {exc}"
+            ) from exc
+        raise transport_error("GET", where, exc) from exc
+    return written

@@ -1,0 +1,424 @@
+"""Operators that generate data from a spec (runs) and fetch the generated files."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
+
+from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
+from airflow_provider_dataframer.exceptions import (
+    DataframerDownloadError,
+    DataframerError,
+    DataframerNotFoundError,
+    DataframerValidationError,
+)
+from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.links import DataframerRunLink
+from airflow_provider_dataframer.models import (
+    RUN,
+    Phase,
+    Run,
+    RunCreateRequest,
+    partial_failure_message,
+    run_summary,
+)
+from airflow_provider_dataframer.seed_files import resolve_source
+from airflow_provider_dataframer.triggers.run import RunStatusTrigger
+from airflow_provider_dataframer.waiting import StatusWatch, TaskLogger, resolve_event, wait_blocking
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+DEFAULT_TIMEOUT = 24 * 3600.0
+NOT_FOUND = "NOT_FOUND"
+COPY_CHUNK_BYTES = 1024 * 1024
+
+# Stand-ins used to validate at construction the rules that do not depend on a templated value.
+_CONSTRUCTION_STAND_INS: dict[str, Any] = {
+    "spec_id": "00000000-0000-0000-0000-000000000000",
+    "number_of_samples": 1,
+}
+
+
+def report_finished_run(run: Run, log: TaskLogger) -> dict[str, Any]:
+    """The JSON-safe summary of a SUCCEEDED run, logging a partial failure as a warning."""
+    warning = partial_failure_message(run)
+    if warning:
+        log.warning("%s", warning)
+    summary = run_summary(run)
+    log.info(
+        "Dataframer run %s: %s samples completed, %s failed, total cost %s, %d file(s).",
+        run.id,
+        summary["samples_completed"],
+        summary["samples_failed"],
+        f"${run.total_cost:.2f}" if run.total_cost is not None else "unknown",
+        len(summary["files"]),
+    )
+    return summary
+
+
+def run_id_from(value: Any, field: str = "run_id") -> str:
+    """A run id given as a string or as the summary dict returned by :class:`CreateRunOperator`."""
+    if isinstance(value, Mapping):
+        value = value.get("run_id")
+    if not isinstance(value, str) or not value.strip():
+        raise DataframerValidationError(
+            f"{field} must be a run id or the summary returned by CreateRunOperator, got {value!r}"
+        )
+    return value.strip()
+
+
+class CreateRunOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
+    """
+    Generate synthetic data from a SUCCEEDED spec (a Dataframer run), and wait for it.
+
+    The return value (``create_run.output``) is a JSON-safe summary: ``run_id``, ``status``,
+    ``samples_completed``, ``samples_failed``, ``total_cost`` and ``files`` (``id``, ``path``,
+    ``size_bytes``). The run id is also pushed to XCom under ``run_id`` as soon as it is known. A
+    run that SUCCEEDED although some samples failed succeeds with a warning giving the counts.
+
+    A run is paid for, so it is created once: a create whose answer was lost is never blindly
+    repeated, on Airflow 3.3+ a retry after a worker crash reconnects to the stored run, and when
+    the task is killed the run is canceled (``cancel_on_kill``).
+
+    :param spec_id: the spec to generate from (templated), e.g. ``create_spec.output``.
+    :param number_of_samples: how many samples to generate, 1 to 20000 (templated).
+    :param spec_version: the spec version to use (templated); None uses the latest.
+    :param generation_model: ``provider/model`` that writes the samples (templated).
+    :param outline_model: ``provider/model`` that writes the outlines (templated).
+    :param revision_model: ``provider/model`` for revisions and filtering (templated).
+    :param revision_types: revisions to apply, e.g. ``["consistency", "conformance"]`` (templated).
+    :param filtering_types: quality gates, e.g. ``["structural"]`` (templated).
+    :param max_revision_cycles: the most revision cycles per sample.
+    :param seed_shuffling_level: ``none``, ``sample``, ``field`` or ``prompt`` (templated).
+    :param max_examples_in_prompt: the most seed examples put in one prompt.
+    :param unified_multifield: generate all fields together (cheaper).
+    :param skip_outline: draft each sample in one call (faster, for short documents).
+    :param generation_thinking_budget: thinking tokens of a ``-thinking`` generation model.
+    :param outline_thinking_budget: thinking tokens of a ``-thinking`` outline model.
+    :param revision_thinking_budget: thinking tokens of a ``-thinking`` revision model.
+    :param tools: tools the model may use, e.g. ``["calculator"]`` (templated).
+    :param cancel_on_kill: cancel the run when the task is killed (default True).
+    :param dataframer_conn_id: the Airflow connection id.
+    :param wait_for_completion: wait until the run is SUCCEEDED, FAILED or CANCELED.
+    :param deferrable: wait in the triggerer instead of holding a worker slot.
+    :param poll_interval: seconds between status polls.
+    :param timeout: seconds to wait for a terminal status before failing the task (the run is
+        left running; wait on it with :class:`RunStatusSensor`).
+    """
+
+    template_fields: Sequence[str] = (
+        "spec_id",
+        "number_of_samples",
+        "spec_version",
+        "generation_model",
+        "outline_model",
+        "revision_model",
+        "revision_types",
+        "filtering_types",
+        "seed_shuffling_level",
+        "tools",
+    )
+    operator_extra_links = (DataframerRunLink(),)
+    ui_color = "#e6f4ea"
+    external_id_key = "dataframer_run_id"
+
+    def __init__(
+        self,
+        *,
+        spec_id: str,
+        number_of_samples: int | str,
+        spec_version: int | str | None = None,
+        generation_model: str | None = None,
+        outline_model: str | None = None,
+        revision_model: str | None = None,
+        revision_types: list[str] | str | None = None,
+        filtering_types: list[str] | str | None = None,
+        max_revision_cycles: int | None = None,
+        seed_shuffling_level: str | None = None,
+        max_examples_in_prompt: int | None = None,
+        unified_multifield: bool | None = None,
+        skip_outline: bool | None = None,
+        generation_thinking_budget: int | None = None,
+        outline_thinking_budget: int | None = None,
+        revision_thinking_budget: int | None = None,
+        tools: list[str] | str | None = None,
+        cancel_on_kill: bool = True,
+        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.spec_id = spec_id
+        self.number_of_samples = number_of_samples
+        self.spec_version = spec_version
+        self.generation_model = generation_model
+        self.outline_model = outline_model
+        self.revision_model = revision_model
+        self.revision_types = revision_types
+        self.filtering_types = filtering_types
+        self.max_revision_cycles = max_revision_cycles
+        self.seed_shuffling_level = seed_shuffling_level
+        self.max_examples_in_prompt = max_examples_in_prompt
+        self.unified_multifield = unified_multifield
+        self.skip_outline = skip_outline
+        self.generation_thinking_budget = generation_thinking_budget
+        self.outline_thinking_budget = outline_thinking_budget
+        self.revision_thinking_budget = revision_thinking_budget
+        self.tools = tools
+        self.cancel_on_kill = cancel_on_kill
+        self.dataframer_conn_id = dataframer_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.run_id: str | None = None
+        self._result: dict[str, Any] | None = None
+        check_wait_arguments(poll_interval, timeout)
+        self._validate(at_construction=True)
+
+    @cached_property
+    def hook(self) -> DataframerHook:
+        """The hook of ``dataframer_conn_id``."""
+        return DataframerHook(self.dataframer_conn_id)
+
+    def _request_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in RunCreateRequest.model_fields}
+
+    def _validate(self, at_construction: bool = False) -> RunCreateRequest:
+        fields = self._request_fields()
+        unresolved = {key for key, value in fields.items() if is_unresolved(value)}
+        if unresolved and not at_construction:
+            raise DataframerValidationError(f"Fields were not rendered: {', '.join(sorted(unresolved))}")
+        for key in unresolved:
+            fields[key] = _CONSTRUCTION_STAND_INS.get(key)
+        return RunCreateRequest.build(**fields)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.execute_resumable(context)
+        if self._result is None:  # reconnected to a run that was still working: it is finished now
+            assert self.run_id is not None
+            self._result = self._summarize(self.hook.get_run(self.run_id))
+        return self._result
+
+    # ResumableJobMixin: submit once, then wait (or reconnect to the stored run after a crash).
+
+    def submit_job(self, context: Context) -> str:
+        request = self._validate()
+        for note in request.advice():
+            self.log.warning("%s", note)
+        run_id = self.hook.create_run(request).id
+        self.log.info(
+            "Started Dataframer run %s: %d samples from spec %s",
+            run_id,
+            request.number_of_samples,
+            request.spec_id,
+        )
+        self._remember(run_id, context)
+        return run_id
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        try:
+            return self.hook.get_run(str(external_id)).status
+        except DataframerNotFoundError:
+            return NOT_FOUND  # deleted meanwhile: neither active nor succeeded, so submit anew
+
+    def is_job_active(self, status: str) -> bool:
+        return status != NOT_FOUND and RUN.phase(status) is Phase.WORKING
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return RUN.phase(status) is Phase.SUCCEEDED
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        run_id = self._remember(external_id, context)
+        if not self.wait_for_completion:
+            run = self.hook.get_run(run_id)
+            self.log.info("%s; not waiting for it.", RUN.describe(run))
+            self._result = run_summary(run)
+            return
+        deadline = time.time() + self.timeout
+        if self.deferrable:
+            self.defer(
+                trigger=RunStatusTrigger(
+                    run_id=run_id,
+                    dataframer_conn_id=self.dataframer_conn_id,
+                    poll_interval=self.poll_interval,
+                    deadline=deadline,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+            )
+        watch = StatusWatch(RUN, run_id, deadline, self.log)
+        event = wait_blocking(lambda: self.hook.get_resource(RUN, run_id), watch, self.poll_interval)
+        self._result = self.execute_complete(context, dict(event))
+
+    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
+        run_id = self._remember(external_id, context)
+        if self._result is None:  # it had already succeeded before this try
+            self._result = self._summarize(self.hook.get_run(run_id))
+        return self._result
+
+    def _remember(self, external_id: Any, context: Context) -> str:
+        """Record the run id on the task (for ``on_kill``) and, once, in XCom (for links, sensors)."""
+        run_id = str(external_id)
+        if run_id != self.run_id:
+            self.run_id = run_id
+            context["ti"].xcom_push(key="run_id", value=run_id)
+        return run_id
+
+    def _summarize(self, run: Run) -> dict[str, Any]:
+        return report_finished_run(run, self.log)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Turn the final wait event into the run summary, or raise with the server's message."""
+        resource = resolve_event(event)
+        self.log.info("%s", event["message"])
+        run = resource if isinstance(resource, Run) else self.hook.get_run(str(event["id"]))
+        self._result = self._summarize(run)
+        return self._result
+
+    def on_kill(self) -> None:
+        """Cancel the run, unless it finished, so that a killed task leaves no paid work running."""
+        if not (self.cancel_on_kill and self.run_id) or self._result is not None:
+            return
+        hook = DataframerHook(self.dataframer_conn_id)
+        try:
+            hook.cancel_run(self.run_id)
+            self.log.info("Canceled Dataframer run %s because the task was killed.", self.run_id)
+        except DataframerError as exc:
+            self.log.warning("Could not cancel Dataframer run %s: %s", self.run_id, exc)
+        finally:
+            hook.close()
+
+
+class DownloadRunFilesOperator(BaseOperator):
+    """
+    Download the files a run generated, to a local folder or any Airflow ``ObjectStoragePath``.
+
+    Dataframer first prepares a ZIP (HTTP 202 while it does), then hands out a presigned URL that
+    is fetched without the API key and streamed to the destination in chunks; its size is checked
+    against the announced one. The return value is the list of written paths (strings; URIs for
+    object storage).
+
+    :param run_id: the run (templated): its id, or the summary returned by
+        :class:`CreateRunOperator`, so ``create_run.output`` can be passed as is.
+    :param destination: a folder (templated): a local path, or a URI such as ``s3://bucket/out/``,
+        ``gs://...`` or ``file:///data/out``. It is created when missing.
+    :param unzip: extract the files into ``destination`` (default) rather than keep the ZIP there.
+    :param destination_conn_id: the Airflow connection of the object store, for URIs.
+    :param download_timeout: seconds to wait for Dataframer to prepare the ZIP.
+    :param poll_interval: seconds between checks while the ZIP is prepared.
+    :param dataframer_conn_id: the Airflow connection id.
+    """
+
+    template_fields: Sequence[str] = ("run_id", "destination")
+    operator_extra_links = (DataframerRunLink(),)
+    ui_color = "#fef7e0"
+
+    def __init__(
+        self,
+        *,
+        run_id: str | Mapping[str, Any],
+        destination: Any,
+        unzip: bool = True,
+        destination_conn_id: str | None = None,
+        download_timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.destination = destination
+        self.unzip = unzip
+        self.destination_conn_id = destination_conn_id
+        self.download_timeout = download_timeout
+        self.poll_interval = poll_interval
+        self.dataframer_conn_id = dataframer_conn_id
+        check_wait_arguments(poll_interval, download_timeout)
+        if not is_unresolved(run_id) and not isinstance(run_id, Mapping):
+            run_id_from(run_id)
+
+    @cached_property
+    def hook(self) -> DataframerHook:
+        """The hook of ``dataframer_conn_id``."""
+        return DataframerHook(self.dataframer_conn_id)
+
+    def execute(self, context: Context) -> list[str]:
+        run_id = run_id_from(self.run_id)
+        if is_unresolved(self.destination) or not str(self.destination).strip():
+            raise DataframerValidationError(
+                f"destination must be a folder path or URI, got {self.destination!r}"
+            )
+        context["ti"].xcom_push(key="run_id", value=run_id)
+        destination = resolve_source(self.destination, self.destination_conn_id)
+        destination.mkdir(parents=True, exist_ok=True)
+        self.log.info("Waiting for Dataframer to prepare the files of run %s", run_id)
+        link = self.hook.wait_for_download_link(
+            run_id, timeout=self.download_timeout, poll_interval=self.poll_interval
+        )
+        announced = f"{link.size_bytes} bytes" if link.size_bytes is not None else "size not announced"
+        self.log.info("Downloading the files of run %s (%s) to %s", run_id, announced, destination)
+        if not self.unzip:
+            target = destination / f"dataframer-run-{run_id}.zip"
+            try:
+                with target.open("wb") as out:
+                    written = self.hook.download(link, out)
+            except BaseException:
+                _remove_quietly(target)
+                raise
+            self.log.info("Wrote %s (%d bytes)", target, written)
+            return [str(target)]
+        with tempfile.TemporaryFile(prefix="dataframer-run-") as spool:
+            self.hook.download(link, spool)
+            spool.seek(0)
+            paths = extract_zip(spool, destination)
+        self.log.info("Extracted %d file(s) of run %s into %s", len(paths), run_id, destination)
+        return paths
+
+
+def extract_zip(archive_file: Any, destination: Any) -> list[str]:
+    """
+    Extract a ZIP into ``destination`` (a ``Path`` or ``ObjectStoragePath``); return written paths.
+
+    Member paths are kept (``samples/001.txt``) but never allowed to leave ``destination``.
+    """
+    try:
+        archive = zipfile.ZipFile(archive_file)
+    except zipfile.BadZipFile:
+        raise DataframerDownloadError("The downloaded file is not a valid ZIP archive.") from None
+    written = []
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            parts = PurePosixPath(info.filename).parts
+            if info.filename.startswith("/") or ".." in parts or not parts:
+                raise DataframerDownloadError(
+                    f"The ZIP holds an unsafe path {info.filename!r}; nothing more was written."
+                )
+            target = destination.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as source, target.open("wb") as out:
+                shutil.copyfileobj(source, out, COPY_CHUNK_BYTES)
+            written.append(str(target))
+    return written
+
+
+def _remove_quietly(path: Any) -> None:
+    try:
+        if path.exists():
+            path.unlink()
+    except OSError:
+        pass

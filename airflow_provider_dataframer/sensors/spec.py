@@ -1,0 +1,35 @@
+"""Wait for a Dataframer spec created elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_dataframer.links import DataframerSpecLink
+from airflow_provider_dataframer.models import SPEC
+from airflow_provider_dataframer.sensors.base import DataframerStatusSensor
+from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+
+
+class SpecStatusSensor(DataframerStatusSensor):
+    """
+    Wait until a spec is SUCCEEDED (or READY); fail with the server's message when it FAILED.
+
+    The return value is the spec id, so ``sensor.output`` can feed a :class:`CreateRunOperator`.
+
+    :param spec_id: the spec to wait for (templated).
+    :param dataframer_conn_id: the Airflow connection id.
+    :param deferrable: wait in the triggerer instead of poking from a worker; ``poke_interval``
+        is then the trigger's poll interval and ``timeout`` its deadline.
+    """
+
+    template_fields: Sequence[str] = ("spec_id",)
+    operator_extra_links = (DataframerSpecLink(),)
+    ui_color = "#e8f0fe"
+    kind = SPEC
+    id_field = "spec_id"
+    trigger_class = SpecStatusTrigger
+
+    def __init__(self, *, spec_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec_id = spec_id
