@@ -19,6 +19,9 @@ os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFL
 
 import pytest  # noqa: E402
 
+# The emulator's fixtures (dataframer_emulator, dataframer_emulator_factory) for every suite.
+pytest_plugins = ["airflow_provider_dataframer.emulator.testing"]
+
 TEST_BASE_URL = "http://dataframer.test"
 TEST_API_KEY = "df-test-key-7f3a9c2e51"
 

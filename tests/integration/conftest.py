@@ -10,12 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider_dataframer.emulator.testing import dataframer_emulator, dataframer_emulator_factory
-
 if TYPE_CHECKING:
     from airflow_provider_dataframer.emulator import EmulatorServer
-
-__all__ = ["dataframer_emulator", "dataframer_emulator_factory"]
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +106,7 @@ def test_dropped_connections_while_polling(server: EmulatorServer, deferrable: b
 def test_emulator_restart_mid_wait_with_state(
     dataframer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    server = dataframer_emulator_factory(state_path=str(tmp_path / "state.db"), spec_seconds=1.5)
+    server = dataframer_emulator_factory(state_path=str(tmp_path / "state.db"), spec_seconds=2.5)
     point_connection_at(monkeypatch, server)
     operator = spec_operator(deferrable=True, poll_interval=0.1)
 
@@ -122,6 +123,8 @@ def test_emulator_restart_mid_wait_with_state(
 
     outcome = run_task(operator, run_trigger=restart_during)
     assert outcome.state == "success", outcome.message
+    # The restarted server has a fresh request log: the wait went on against it.
+    assert server.requests(method="GET", path=SPEC_ITEM)
     (spec,) = specs_on(server)
     assert spec["id"] == outcome.result and spec["status"] == "SUCCEEDED"
 
@@ -144,20 +147,23 @@ def test_wrong_api_key_fails_fast_with_the_server_message(
 
 
 @pytest.mark.parametrize("deferrable", MODES)
-def test_spec_deleted_while_waiting_ends_with_a_clear_error(server: EmulatorServer, deferrable: bool) -> None:
-    # Every GET of the spec is slowed a little so that the deletion lands mid-wait.
-    operator = spec_operator(deferrable=deferrable, poll_interval=0.1)
-    server.add_fault(method="GET", path=SPEC_ITEM, action="delay", delay_seconds=0.05, times=None)
+def test_spec_deleted_while_waiting_ends_with_a_clear_error(
+    dataframer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch, deferrable: bool
+) -> None:
+    server = dataframer_emulator_factory(spec_seconds=30)
+    point_connection_at(monkeypatch, server)
 
-    def delete_soon() -> None:
-        time.sleep(0.15)
+    def delete_after_the_first_poll() -> None:
+        deadline = time.monotonic() + 10
+        while not server.requests(method="GET", path=SPEC_ITEM) and time.monotonic() < deadline:
+            time.sleep(0.01)
         (spec,) = specs_on(server)
         httpx.delete(f"{server.url}/api/dataframer/specs/{spec['id']}/?force=true", headers=server.headers)
 
-    import threading
-
-    threading.Thread(target=delete_soon, daemon=True).start()
-    outcome = run_task(operator)
+    deleter = threading.Thread(target=delete_after_the_first_poll, daemon=True)
+    deleter.start()
+    outcome = run_task(spec_operator(deferrable=deferrable, poll_interval=0.1))
+    deleter.join()
     assert outcome.state == "failed"
     assert "no longer exists (HTTP 404)" in outcome.message
     assert specs_on(server) == []
@@ -263,7 +269,7 @@ def test_deadline_exceeded(
 def test_triggerer_restart_resumes_with_the_same_deadline(
     dataframer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = dataframer_emulator_factory(spec_seconds=1.0)
+    server = dataframer_emulator_factory(spec_seconds=3)
     point_connection_at(monkeypatch, server)
     kwargs_seen: list[dict[str, Any]] = []
 
