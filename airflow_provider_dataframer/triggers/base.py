@@ -9,19 +9,24 @@ from typing import Any, ClassVar
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import ResourceKind, StatusResource
-from airflow_provider_dataframer.waiting import StatusWatch, wait_async
+from airflow_provider_dataframer.models import ResourceKind
+from airflow_provider_dataframer.polling import wait_for_status
+from airflow_provider_dataframer.waiting import StatusWatch
 
 
 class DataframerStatusTrigger(BaseTrigger):
     """
     Poll a Dataframer object until it reaches a terminal status, then yield exactly one event.
 
-    Subclasses only name what they wait for (``kind``) and the keyword of its id.
+    Subclasses only name what they wait for (``kind``) and the keyword of its id. The triggers of
+    one connection in one triggerer share one status poller (:mod:`airflow_provider_dataframer.polling`):
+    one pooled client, and for many specs one list call per interval instead of one GET each. Each
+    trigger keeps its own deadline, poll interval and error handling (its own ``StatusWatch``).
 
     :param resource_id: the id of the spec or run.
     :param dataframer_conn_id: the Airflow connection id.
-    :param poll_interval: seconds between polls.
+    :param poll_interval: seconds between polls (the first falls at a random point of the first
+        interval, so that triggers started together do not poll together).
     :param deadline: absolute time (epoch seconds) at which the wait times out; kept as is through
         serialization so that a restarted triggerer does not extend it.
     """
@@ -54,14 +59,8 @@ class DataframerStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = DataframerHook(self.dataframer_conn_id)
         watch = StatusWatch(self.kind, self.resource_id, self.deadline, self.log)
-
-        async def fetch() -> StatusResource:
-            return await hook.aget_resource(self.kind, self.resource_id)
-
-        try:
-            event = await wait_async(fetch, watch, self.poll_interval)
-        finally:
-            await hook.aclose()
+        event = await wait_for_status(
+            self.kind, self.resource_id, self.dataframer_conn_id, self.poll_interval, watch
+        )
         yield TriggerEvent(dict(event))

@@ -1,0 +1,462 @@
+"""The shared status poller: many triggers of one connection, one poller, each its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from airflow_provider_dataframer import polling
+from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.models import RUN, SPEC, ResourceKind
+from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
+from airflow_provider_dataframer.triggers.run import RunStatusTrigger
+from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+from airflow_provider_dataframer.waiting import StatusWatch
+from tests.conftest import TEST_API_KEY, TEST_BASE_URL, connection_json
+
+INTERVAL = 0.02
+OTHER_BASE_URL = "http://other-deployment.test"
+OTHER_API_KEY = "df-other-key-0c9d1e7a22"
+
+
+class FakeDataframer:
+    """
+    The Dataframer API, scripted: each spec or run shows ``script[n]`` at its n-th observation
+    (the last entry repeats). A GET by id and a list call each count as one observation.
+    """
+
+    def __init__(self, base_url: str = TEST_BASE_URL, api_key: str = TEST_API_KEY) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.scripts: dict[str, dict[str, list[str]]] = {"specs": {}, "runs": {}}
+        self.observed: Counter[str] = Counter()
+        self.calls: list[tuple[float, str, str]] = []  # (loop time, "get"/"list", id or collection)
+        self.failing_lists = 0  # answer HTTP 500 to this many list calls
+        self.extra_listed = 0  # finished specs of other teams, listed too
+
+    def add(self, collection: str, resource_id: str, *script: str) -> str:
+        self.scripts[collection][resource_id] = list(script)
+        return resource_id
+
+    def mount(self, router: respx.MockRouter) -> None:
+        base = re.escape(self.base_url)
+        router.get(url__regex=rf"^{base}/api/dataframer/(specs|runs)/$").mock(side_effect=self._list)
+        router.get(url__regex=rf"^{base}/api/dataframer/(specs|runs)/([^/?]+)/$").mock(side_effect=self._get)
+
+    def gets(self, resource_id: str | None = None) -> list[float]:
+        return [t for t, what, i in self.calls if what == "get" and resource_id in (None, i)]
+
+    def lists(self) -> list[float]:
+        return [t for t, what, _ in self.calls if what == "list"]
+
+    def _authorized(self, request: httpx.Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+
+    def _status(self, collection: str, resource_id: str) -> str:
+        script = self.scripts[collection][resource_id]
+        seen = self.observed[resource_id]
+        self.observed[resource_id] += 1
+        return script[min(seen, len(script) - 1)]
+
+    def _body(self, collection: str, resource_id: str, status: str, full: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": resource_id, "status": status}
+        if collection == "runs":
+            body.update(samples_completed=self.observed[resource_id], samples_failed=0, total_cost=0.5)
+            if full:
+                body["number_of_samples"] = 10
+                if status == "SUCCEEDED":
+                    body["generated_files"] = [{"id": "f1", "path": "data.jsonl"}]
+        else:
+            body["name"] = f"spec-{resource_id}"
+            if full and status == "SUCCEEDED":
+                body["content_yaml"] = "fields: []"
+        if full and status == "FAILED":
+            body["error"] = f"{resource_id}: no usable rows"
+        return body
+
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        collection = request.url.path.split("/")[3]
+        self.calls.append((asyncio.get_running_loop().time(), "list", collection))
+        if not self._authorized(request):
+            return httpx.Response(401, json={"detail": "Invalid API key."})
+        if self.failing_lists:
+            self.failing_lists -= 1
+            return httpx.Response(500, json={"detail": "list is down"})
+        items = [
+            self._body(collection, i, self._status(collection, i), full=False)
+            for i in self.scripts[collection]
+        ]
+        items += [{"id": f"other-{n}", "status": "SUCCEEDED"} for n in range(self.extra_listed)]
+        return httpx.Response(200, json=items)
+
+    def _get(self, request: httpx.Request) -> httpx.Response:
+        collection, resource_id = request.url.path.split("/")[3:5]
+        self.calls.append((asyncio.get_running_loop().time(), "get", resource_id))
+        if not self._authorized(request):
+            return httpx.Response(401, json={"detail": "Invalid API key."})
+        if resource_id not in self.scripts[collection]:
+            return httpx.Response(404, json={"detail": "Not found."})
+        status = self._status(collection, resource_id)
+        return httpx.Response(200, json=self._body(collection, resource_id, status, full=True))
+
+
+@pytest.fixture
+def api() -> Iterator[FakeDataframer]:
+    fake = FakeDataframer()
+    with respx.mock(using="httpx", assert_all_called=False) as router:
+        fake.mount(router)
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_pollers() -> Iterator[None]:
+    yield
+    for state in list(polling._LOOP_STATES.values()):
+        loop = state.loop_ref()
+        if loop is not None and not loop.is_closed():
+            assert not [p for p in state.pollers.values() if not p.closed], "a poller outlived its waiters"
+
+
+def spec_trigger(spec_id: str, **kwargs: Any) -> SpecStatusTrigger:
+    kwargs.setdefault("poll_interval", INTERVAL)
+    kwargs.setdefault("deadline", time.time() + 30)
+    return SpecStatusTrigger(spec_id=spec_id, **kwargs)
+
+
+async def until_pollers(count: int) -> list[polling.StatusPoller]:
+    """The running loop's pollers once there are ``count`` (the first connection lookup is slow)."""
+    for _ in range(200):
+        if len(polling.pollers()) >= count:
+            break
+        await asyncio.sleep(0.005)
+    return polling.pollers()
+
+
+async def run_all(*triggers: DataframerStatusTrigger) -> list[dict[str, Any]]:
+    async def one(trigger: DataframerStatusTrigger) -> dict[str, Any]:
+        events = [event.payload async for event in trigger.run()]
+        assert len(events) == 1, "a trigger yields exactly one event"
+        return events[0]  # type: ignore[no-any-return]
+
+    return await asyncio.gather(*(one(trigger) for trigger in triggers))
+
+
+async def test_many_spec_waiters_share_one_list_call_per_interval(api: FakeDataframer) -> None:
+    """50 specs finishing at different polls: O(1) list calls per interval plus one GET each at the end."""
+    ids = [api.add("specs", f"s{n}", *(["PROCESSING"] * (1 + n % 5)), "SUCCEEDED") for n in range(50)]
+    events = await run_all(*(spec_trigger(i) for i in ids))
+
+    assert [e["status"] for e in events] == ["success"] * 50
+    assert [e["id"] for e in events] == ids
+    # The final event is the whole object, read by id (the list has no content_yaml).
+    assert all(e["resource"]["content_yaml"] == "fields: []" for e in events)
+    assert len(api.gets()) == 50, "one GET per spec, to read it whole once the list says it is done"
+    assert 5 <= len(api.lists()) <= 9, "about one list call per interval until the slowest spec is done"
+    assert not polling.pollers(), "the poller closed when its last waiter left"
+
+
+async def test_mixed_outcomes_keep_each_triggers_own_semantics(api: FakeDataframer) -> None:
+    api.add("specs", "ok", "PROCESSING", "SUCCEEDED")
+    api.add("specs", "legacy", "PROCESSING", "READY")
+    api.add("specs", "bad", "PROCESSING", "PROCESSING", "FAILED")
+    api.add("specs", "odd", "QUEUED_FOR_GPU", "SUCCEEDED")  # unknown status: waited through
+    for n in range(6):
+        api.add("specs", f"slow{n}", "PROCESSING")
+    triggers = [spec_trigger(i) for i in ("ok", "legacy", "bad", "odd", "gone")]
+    triggers += [spec_trigger(f"slow{n}", deadline=time.time() + 0.3) for n in range(6)]
+    events = {e["id"]: e for e in await run_all(*triggers)}
+
+    assert events["ok"]["status"] == "success"
+    assert events["legacy"]["status"] == "success"
+    assert events["bad"]["status"] == "failed"
+    assert "bad: no usable rows" in events["bad"]["message"], "the failure carries the server's error"
+    assert events["odd"]["status"] == "success"
+    assert events["gone"]["status"] == "error"
+    assert "no longer exists" in events["gone"]["message"], "not listed, then 404 by id"
+    assert {events[f"slow{n}"]["status"] for n in range(6)} == {"timeout"}
+    assert "last status PROCESSING" in events["slow0"]["message"]
+
+
+async def test_timeout_comes_after_one_last_poll(api: FakeDataframer) -> None:
+    """A spec that finished before the deadline but after the last poll is a success, not a timeout."""
+    api.add("specs", "late", "SUCCEEDED")
+    started = time.time()
+    # The first poll of a 60 s interval falls somewhere in the first minute: the deadline comes first.
+    [event] = await run_all(spec_trigger("late", poll_interval=60, deadline=started + 0.1))
+    assert event["status"] == "success"
+    assert time.time() - started < 2
+
+
+async def test_deadlines_are_each_triggers_own(api: FakeDataframer) -> None:
+    for n in range(10):
+        api.add("specs", f"s{n}", "PROCESSING")
+    now = time.time()
+    triggers = [spec_trigger(f"s{n}", deadline=now + 0.05 * (n + 1)) for n in range(10)]
+    ended: dict[str, float] = {}
+
+    async def one(trigger: SpecStatusTrigger) -> None:
+        async for event in trigger.run():
+            ended[event.payload["id"]] = time.time()
+            assert event.payload["status"] == "timeout"
+
+    await asyncio.gather(*(one(t) for t in triggers))
+    for n in range(10):
+        assert now + 0.05 * (n + 1) <= ended[f"s{n}"] < now + 0.05 * (n + 1) + 0.5
+
+
+async def test_cancelled_triggers_unregister_and_the_last_one_closes_the_client(
+    api: FakeDataframer, mocker: Any
+) -> None:
+    for n in range(8):
+        api.add("specs", f"s{n}", "PROCESSING")
+    aclose = mocker.spy(httpx.AsyncClient, "aclose")
+    tasks = [asyncio.ensure_future(run_all(spec_trigger(f"s{n}"))) for n in range(8)]
+    [poller] = await until_pollers(1)
+    await asyncio.sleep(0.05)
+    assert poller.waiting(SPEC) == 8 and poller.is_listing(SPEC)
+
+    for task in tasks[:5]:
+        task.cancel()
+    await asyncio.gather(*tasks[:5], return_exceptions=True)
+    assert poller.waiting(SPEC) == 3
+    assert not poller.closed and aclose.call_count == 0
+    lists_before = len(api.lists())
+    await asyncio.sleep(0.1)
+    assert len(api.lists()) > lists_before, "the others are still polled"
+
+    for task in tasks[5:]:
+        task.cancel()
+    await asyncio.gather(*tasks[5:], return_exceptions=True)
+    assert poller.closed and aclose.call_count == 1
+    assert not polling.pollers()
+    calls = len(api.calls)
+    await asyncio.sleep(0.1)
+    assert len(api.calls) == calls, "nothing is polled once every trigger is gone"
+
+
+async def test_a_failing_list_call_falls_back_to_per_id_gets(
+    api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(polling, "LIST_RETRY_AFTER", 0.15)
+    api.failing_lists = 10**6  # the list endpoint is down for good
+    ids = [api.add("specs", f"s{n}", *(["PROCESSING"] * 8), "SUCCEEDED") for n in range(6)]
+    events = await run_all(*(spec_trigger(i, poll_interval=0.04) for i in ids))
+
+    assert [e["status"] for e in events] == ["success"] * 6, "per-id GETs took over"
+    assert len(api.gets()) >= 6 * 8
+    lists = api.lists()
+    calls = [lists[0]] + [b for a, b in itertools.pairwise(lists) if b - a > 0.1]
+    assert len(calls) >= 2, "the list is tried again after LIST_RETRY_AFTER"
+    assert len(lists) <= 3 * len(calls), "and not in between"
+
+
+async def test_a_list_that_is_not_a_list_falls_back_too(
+    api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
+        router.get(f"{TEST_BASE_URL}/api/dataframer/specs/").respond(json={"results": [], "next": "?page=2"})
+        api.mount(router)  # later routes do not override the first
+        ids = [api.add("specs", f"s{n}", "PROCESSING", "SUCCEEDED") for n in range(5)]
+        events = await run_all(*(spec_trigger(i) for i in ids))
+    assert [e["status"] for e in events] == ["success"] * 5
+    assert len(api.gets()) >= 5
+
+
+async def test_few_waiters_are_read_by_id_at_most_once_per_interval(api: FakeDataframer) -> None:
+    interval = 0.05
+    for n in range(3):  # below LIST_MIN_WAITERS
+        api.add("specs", f"s{n}", "PROCESSING", "PROCESSING", "PROCESSING", "SUCCEEDED")
+    events = await run_all(*(spec_trigger(f"s{n}", poll_interval=interval) for n in range(3)))
+    assert [e["status"] for e in events] == ["success"] * 3
+    assert not api.lists()
+    for n in range(3):
+        times = api.gets(f"s{n}")
+        assert len(times) == 4
+        assert min(b - a for a, b in itertools.pairwise(times)) >= interval * 0.95
+
+
+async def test_first_polls_of_triggers_started_together_are_spread(
+    api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-id (here: runs below a raised threshold), 200 triggers started at once do not stampede."""
+    monkeypatch.setattr(polling, "LIST_MIN_WAITERS", 10**6)
+    ids = [api.add("runs", f"r{n}", "PROCESSING") for n in range(200)]
+    triggers = [RunStatusTrigger(run_id=i, poll_interval=10, deadline=time.time() + 30) for i in ids]
+    task = asyncio.ensure_future(run_all(*triggers))
+    await asyncio.sleep(0.5)
+    polled = len(api.gets())
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert polled < 40, f"{polled} of 200 polled in the first 5 % of the interval (expected about 10)"
+    assert not api.lists()
+
+
+async def test_the_list_threshold_grows_with_the_size_of_the_unpaged_list(
+    api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(polling, "LIST_ITEMS_PER_GET", 100)
+    api.extra_listed = 2000  # the company has 2,000 specs: the list costs about 20 GETs
+    ids = [api.add("specs", f"s{n}", *(["PROCESSING"] * 6), "SUCCEEDED") for n in range(6)]
+    events = await run_all(*(spec_trigger(i) for i in ids))
+    assert [e["status"] for e in events] == ["success"] * 6
+    assert len(api.lists()) == 1, "one list showed 2,006 specs: 6 waiters are then cheaper by id"
+    assert len(api.gets()) >= 6 * 5
+
+
+async def test_runs_are_listed_with_their_progress_and_read_whole_at_the_end(api: FakeDataframer) -> None:
+    ids = [api.add("runs", f"r{n}", "PENDING", "PROCESSING", "SUCCEEDED") for n in range(10)]
+    api.add("runs", "canceled", "PROCESSING", "CANCELED")
+    triggers = [RunStatusTrigger(run_id=i, poll_interval=INTERVAL, deadline=time.time() + 30) for i in ids]
+    triggers.append(RunStatusTrigger(run_id="canceled", poll_interval=INTERVAL, deadline=time.time() + 30))
+    events = {e["id"]: e for e in await run_all(*triggers)}
+    assert all(events[i]["status"] == "success" for i in ids)
+    assert all(events[i]["resource"]["generated_files"][0]["path"] == "data.jsonl" for i in ids)
+    assert events["canceled"]["status"] == "failed"
+    assert api.lists() and len(api.gets()) == 11
+
+
+async def test_two_connections_two_pollers_each_with_its_own_account(
+    api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = FakeDataframer(OTHER_BASE_URL, OTHER_API_KEY)
+    fast = {"retry_initial_backoff": 0.01, "retry_max_backoff": 0.05}  # as the default connection
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DATAFRAMER_OTHER", connection_json(OTHER_BASE_URL, OTHER_API_KEY, **fast)
+    )
+    # A second id of the default account: same settings, so the same poller as the default.
+    monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_ALIAS", connection_json(**fast))
+    # The default deployment with a revoked key: a poller of its own, whose calls carry that key.
+    revoked = connection_json(password="df-revoked-key-99aa01", **fast)
+    monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_REVOKED", revoked)
+    with respx.mock(using="httpx", assert_all_called=False) as router:
+        api.mount(router)
+        other.mount(router)
+        for n in range(6):
+            api.add("specs", f"a{n}", *(["PROCESSING"] * 8), "SUCCEEDED")
+            other.add("specs", f"b{n}", *(["PROCESSING"] * 8), "FAILED")
+        triggers = [spec_trigger(f"a{n}", dataframer_conn_id="dataframer_default") for n in range(3)]
+        triggers += [spec_trigger(f"a{n}", dataframer_conn_id="dataframer_alias") for n in range(3, 6)]
+        triggers += [spec_trigger(f"b{n}", dataframer_conn_id="dataframer_other") for n in range(6)]
+        triggers.append(spec_trigger("a0", dataframer_conn_id="dataframer_revoked"))
+        task = asyncio.ensure_future(run_all(*triggers))
+        urls = sorted(p.settings.base_url for p in await until_pollers(3))
+        assert urls == [TEST_BASE_URL, TEST_BASE_URL, OTHER_BASE_URL]
+        events = await task
+    assert [e["status"] for e in events[:6]] == ["success"] * 6
+    assert [e["status"] for e in events[6:12]] == ["failed"] * 6
+    assert events[12]["status"] == "error" and "HTTP 401" in events[12]["message"]
+    assert all(id_.startswith("a") for _, _, id_ in api.calls if id_ != "specs")
+    assert all(id_.startswith("b") for _, _, id_ in other.calls if id_ != "specs")
+
+
+def test_a_new_event_loop_gets_new_pollers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restarted triggerer (or the next test) runs a new loop: nothing of the old one is reused."""
+    seen: list[int] = []
+
+    async def wait_some(fake: FakeDataframer, prefix: str) -> list[str]:
+        ids = [fake.add("specs", f"{prefix}{n}", *(["PROCESSING"] * 3), "SUCCEEDED") for n in range(5)]
+        task = asyncio.ensure_future(run_all(*(spec_trigger(i) for i in ids)))
+        seen.extend(id(p) for p in await until_pollers(1))
+        return [e["status"] for e in await task]
+
+    for prefix in ("first", "second"):
+        fake = FakeDataframer()
+        with respx.mock(using="httpx", assert_all_called=False) as router:
+            fake.mount(router)
+            assert asyncio.run(wait_some(fake, prefix)) == ["success"] * 5
+    assert len(seen) == 2 and seen[0] != seen[1]
+    live = [s for s in polling._LOOP_STATES.values() if (loop := s.loop_ref()) and not loop.is_closed()]
+    assert not live, "the states of closed loops are dropped"
+
+
+async def test_a_trigger_cancelled_in_one_loop_leaves_nothing_for_the_next(api: FakeDataframer) -> None:
+    api.add("specs", "s", "PROCESSING")
+    task = asyncio.ensure_future(run_all(spec_trigger("s")))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not polling.pollers()
+
+
+async def test_observations_are_logged_in_each_triggers_own_context(api: FakeDataframer) -> None:
+    """The triggerer routes a log line to a task's log by context variables: keep each one's."""
+    current: contextvars.ContextVar[str] = contextvars.ContextVar("current", default="none")
+    lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
+
+    class Recorder:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def info(self, msg: str, *args: Any) -> None:
+            lines[self.name].append((current.get(), msg % args))
+
+        warning = info
+
+    async def wait(spec_id: str) -> dict[str, Any]:
+        current.set(spec_id)
+        watch = StatusWatch(SPEC, spec_id, time.time() + 30, Recorder(spec_id))
+        return dict(await polling.wait_for_status(SPEC, spec_id, "dataframer_default", INTERVAL, watch))
+
+    ids = [api.add("specs", f"s{n}", "PROCESSING", "PROCESSING", "SUCCEEDED") for n in range(8)]
+    events = await asyncio.gather(*(wait(i) for i in ids))
+    assert [e["status"] for e in events] == ["success"] * 8
+    for spec_id in ids:
+        contexts = {ctx for ctx, _ in lines[spec_id]}
+        assert contexts == {spec_id}, f"{spec_id} logged from {contexts}"
+        assert [text.split(" is ")[-1] for _, text in lines[spec_id]] == ["PROCESSING", "SUCCEEDED"]
+
+
+async def test_triggers_started_together_read_their_connection_once(api: FakeDataframer, mocker: Any) -> None:
+    lookups = mocker.spy(DataframerHook, "aget_settings")
+    ids = [api.add("specs", f"s{n}", "SUCCEEDED") for n in range(20)]
+    events = await run_all(*(spec_trigger(i) for i in ids))
+    assert [e["status"] for e in events] == ["success"] * 20
+    assert lookups.call_count == 1
+
+
+async def test_a_connection_without_api_key_is_an_error_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_DEFAULT", connection_json(password=None))
+    [event] = await run_all(spec_trigger("s"))
+    assert event["status"] == "error"
+    assert "No Dataframer API key" in event["message"]
+
+
+@pytest.mark.parametrize("kind", [SPEC, RUN], ids=["specs", "runs"])
+def test_the_sdk_list_items_carry_what_the_poller_reads(kind: ResourceKind) -> None:
+    """The official SDK (generated from the API's OpenAPI spec) is the contract for list items."""
+    from dataframer.types.dataframer.run_list_response import RunListResponseItem
+    from dataframer.types.dataframer.spec_list_response import SpecListResponseItem
+
+    item = SpecListResponseItem if kind is SPEC else RunListResponseItem
+    fields = set(item.model_fields)
+    assert {"id", "status"} <= fields
+    if kind is RUN:
+        assert {"samples_completed", "samples_failed", "total_cost"} <= fields, "a run's progress"
+    assert "error" not in fields, "failures are read by id for their message"
+
+
+def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("httpx_aiohttp")
+    from httpx_aiohttp import AiohttpTransport
+
+    limits = httpx.Limits(max_connections=4)
+    assert isinstance(polling._aiohttp_transport("https://df-api.dataframer.ai", limits), AiohttpTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert polling.proxy_applies("https://df-api.dataframer.ai")
+    assert polling._aiohttp_transport("https://df-api.dataframer.ai", limits) is None, "httpx honours proxies"
+    monkeypatch.setenv("NO_PROXY", "df-api.dataframer.ai")
+    assert not polling.proxy_applies("https://df-api.dataframer.ai")
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setenv(polling.TRANSPORT_ENV_VAR, "httpx")
+    assert polling._aiohttp_transport("https://df-api.dataframer.ai", limits) is None
