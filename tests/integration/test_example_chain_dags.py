@@ -9,7 +9,7 @@ import httpx
 import pytest
 from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
 
-from tests.integration.conftest import load_example_dag
+from tests.integration.conftest import load_example_dag, point_connection_at
 
 if TYPE_CHECKING:
     from airflow_provider_dataframer.emulator import EmulatorServer
@@ -106,3 +106,46 @@ def test_mapped_dag_runs_one_chain_per_dataset(
     assert sorted(p.name for p in day.iterdir()) == ["0", "1", "2"]
     landed = sorted(files_under(day / str(index)) for index in range(3))
     assert landed == sorted(generated_paths(emulator, run["id"]) for run in runs)
+
+
+def link_values(dag: Any, dag_run: Any) -> dict[str, str]:
+    """The extra links of each task, as the Airflow UI would show them."""
+    links: dict[str, str] = {}
+    if AIRFLOW_V_3_0_PLUS:
+        # The worker renders links when the task finishes and stores them as XComs.
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            rows = session.query(XComModel).filter(
+                XComModel.dag_id == dag.dag_id, XComModel.run_id == dag_run.run_id
+            )
+            for row in rows:
+                if row.key.startswith("_link_Dataframer"):
+                    links[f"{row.task_id}:{row.key.removeprefix('_link_')}"] = row.value
+        return links
+    # The Airflow 2 webserver renders them from the serialized DAG with the registered link classes.
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    serialized = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+    for ti in dag_run.get_task_instances():
+        task = serialized.get_task(ti.task_id)
+        for name in task.extra_links:
+            links[f"{ti.task_id}:{name.replace(' ', '')}Link"] = task.get_extra_links(ti, name)
+    return links
+
+
+def test_chain_dag_links_point_at_the_app(
+    emulator: EmulatorServer, output_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_connection_at(monkeypatch, emulator, app_url="https://app.example.test")
+    dag = load_example_dag("example_dataframer_chain")
+    dag_run = dag.test()
+    assert str(dag_run.state) == "success", states(dag_run)
+    (spec,) = api(emulator, "specs/")
+    (run,) = api(emulator, "runs/")
+    assert link_values(dag, dag_run) == {
+        "create_spec:DataframerSpecLink": f"https://app.example.test/specs/{spec['id']}",
+        "generate:DataframerRunLink": f"https://app.example.test/runs/{run['id']}",
+        "download:DataframerRunLink": f"https://app.example.test/runs/{run['id']}",
+    }
