@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The deployment test: a real Airflow (api-server, scheduler, dag-processor, triggerer as separate
+# processes, LocalExecutor) from <venv> runs the deferrable example DAG against the Dataframer
+# emulator, all on loopback. With --ui, also the browser check of the UI (installs Debian's
+# chromium with apt-get and playwright-core with npm when missing; screenshots in artifacts/ui/).
+#
+#   bash tests/deployment/run.sh <venv> [--ui] [extra pytest arguments]
+#
+# <venv> holds Airflow 3 and the provider (e.g. `pip install apache-airflow==3.3.2 -e '.[test]'`).
+# Whatever happens, no process of the deployment outlives this script.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if [[ $# -lt 1 || ! -x "$1/bin/python" ]]; then
+    echo "usage: $0 <venv with Airflow and the provider> [--ui] [pytest args]" >&2
+    exit 2
+fi
+venv="$(cd "$1" && pwd)"
+shift
+export DATAFRAMER_DEPLOYMENT_TEST=1 DATAFRAMER_DEPLOYMENT_VENV="$venv"
+if [[ "${1:-}" == "--ui" ]]; then
+    export DATAFRAMER_UI_TEST=1
+    shift
+fi
+
+workroot="$(mktemp -d -t dataframer-deployment-run.XXXXXX)"
+sessions="$workroot/sessions"
+export DATAFRAMER_DEPLOYMENT_TMPDIR="$workroot" DATAFRAMER_DEPLOYMENT_SESSIONS_FILE="$sessions"
+pytest_group=""
+
+# On any exit: stop pytest (its process group: SIGTERM lets it tear the deployment down, SIGKILL
+# after 30 s), then kill whatever is left in the sessions the harness started its components in
+# (their ids are in $sessions). Everything is addressed by id, nothing by name.
+cleanup() {
+    if [[ -n "$pytest_group" ]] && kill -0 -- "-$pytest_group" 2>/dev/null; then
+        kill -TERM -- "-$pytest_group" 2>/dev/null || true
+        for _ in $(seq 30); do
+            kill -0 -- "-$pytest_group" 2>/dev/null || break
+            sleep 1
+        done
+        kill -KILL -- "-$pytest_group" 2>/dev/null || true
+    fi
+    local sid left
+    for sid in $(cat "$sessions" 2>/dev/null); do
+        left=$(ps -e -o pid=,sid= | awk -v sid="$sid" '$2 == sid { print $1 }')
+        [[ -n "$left" ]] || continue
+        # shellcheck disable=SC2086
+        kill -KILL $left 2>/dev/null || true
+        echo "run.sh: killed leftover processes of session $sid: $left" >&2
+    done
+    rm -rf "$workroot"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start=$(date +%s)
+status=0
+# `timeout` leads a process group of its own (pytest runs in it): cleanup() can end them both.
+# (exec: $! is then timeout itself, not a subshell that bash forks because of the traps.)
+(exec timeout --kill-after=30 1500 "$venv/bin/python" -m pytest tests/deployment \
+    -p no:cacheprovider -v -s -rfEsx "$@") &
+pytest_group=$!
+wait "$pytest_group" || status=$?
+echo "deployment test$([[ -n "${DATAFRAMER_UI_TEST:-}" ]] && echo " + browser check"): exit $status, wall time $(( $(date +%s) - start )) s"
+exit "$status"
