@@ -6,6 +6,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# The connection form. Airflow 3.2+ builds it from the provider info without importing the hook;
+# Airflow 2 asks DataframerHook.get_ui_field_behaviour(), which returns the same thing.
+CONNECTION_FORM: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "port"],
+    "relabeling": {"password": "API Key", "host": "Base URL"},
+    "placeholders": {
+        "host": "https://df-api.dataframer.ai",
+        "password": "Dataframer API key (empty: use $DATAFRAMER_API_KEY)",
+        "extra": '{"connect_timeout": 5, "read_timeout": 60, "max_retries": 2}',
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow (the ``apache_airflow_provider`` entry point)."""
@@ -63,6 +75,8 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "connection-type": "dataframer",
                 "hook-class-name": "airflow_provider_dataframer.hooks.dataframer.DataframerHook",
+                "hook-name": "Dataframer",
+                "ui-field-behaviour": CONNECTION_FORM,
             }
         ],
     }

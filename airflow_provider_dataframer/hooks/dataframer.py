@@ -209,15 +209,9 @@ class DataframerHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Relabel the connection form: the password is the API key, the host the base URL."""
-        return {
-            "hidden_fields": ["schema", "login", "port"],
-            "relabeling": {"password": "API Key", "host": "Base URL"},
-            "placeholders": {
-                "host": DEFAULT_BASE_URL,
-                "password": f"Dataframer API key (empty: use ${API_KEY_ENV_VAR})",
-                "extra": '{"connect_timeout": 5, "read_timeout": 60, "max_retries": 2}',
-            },
-        }
+        from airflow_provider_dataframer import CONNECTION_FORM
+
+        return {key.replace("-", "_"): value for key, value in CONNECTION_FORM.items()}
 
     # Connection and clients
 

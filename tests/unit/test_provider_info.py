@@ -32,3 +32,17 @@ def test_every_listed_module_imports() -> None:
     for link in info.get("extra-links", []):
         module, _, name = link.rpartition(".")
         assert hasattr(importlib.import_module(module), name)
+
+
+def test_connection_form_is_in_the_provider_info_and_matches_the_hook() -> None:
+    """Airflow 3.2+ reads the form from the provider info; Airflow 2 asks the hook."""
+    from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+
+    (connection_type,) = airflow_provider_dataframer.get_provider_info()["connection-types"]
+    form = connection_type["ui-field-behaviour"]
+    assert connection_type["hook-name"] == "Dataframer"
+    assert form["relabeling"] == {"password": "API Key", "host": "Base URL"}
+    assert form["placeholders"]["host"] == "https://df-api.dataframer.ai"
+    hook_form = DataframerHook.get_ui_field_behaviour()
+    assert hook_form["hidden_fields"] == form["hidden-fields"]
+    assert hook_form["relabeling"] == form["relabeling"] and hook_form["placeholders"] == form["placeholders"]
