@@ -10,7 +10,6 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import ResourceKind
-from airflow_provider_dataframer.polling import wait_for_status
 from airflow_provider_dataframer.waiting import StatusWatch
 
 
@@ -59,6 +58,9 @@ class DataframerStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Only the triggerer needs the poller: DAG files that import the operators do not load it.
+        from airflow_provider_dataframer.polling import wait_for_status
+
         watch = StatusWatch(self.kind, self.resource_id, self.deadline, self.log)
         event = await wait_for_status(
             self.kind, self.resource_id, self.dataframer_conn_id, self.poll_interval, watch

@@ -274,12 +274,13 @@ async def test_a_list_that_is_not_a_list_falls_back_too(
 
 async def test_few_waiters_are_read_by_id_at_most_once_per_interval(api: FakeDataframer) -> None:
     interval = 0.05
-    for n in range(3):  # below LIST_MIN_WAITERS
+    few = polling.LIST_MIN_WAITERS - 1
+    for n in range(few):
         api.add("specs", f"s{n}", "PROCESSING", "PROCESSING", "PROCESSING", "SUCCEEDED")
-    events = await run_all(*(spec_trigger(f"s{n}", poll_interval=interval) for n in range(3)))
-    assert [e["status"] for e in events] == ["success"] * 3
+    events = await run_all(*(spec_trigger(f"s{n}", poll_interval=interval) for n in range(few)))
+    assert [e["status"] for e in events] == ["success"] * few
     assert not api.lists()
-    for n in range(3):
+    for n in range(few):
         times = api.gets(f"s{n}")
         assert len(times) == 4
         assert min(b - a for a, b in itertools.pairwise(times)) >= interval * 0.95
