@@ -1,0 +1,98 @@
+"""The shared poller over real HTTP: the emulator on loopback, the pooled client's real transport."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_dataframer import polling
+from airflow_provider_dataframer.emulator.server import EmulatorServer
+from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.models import RUN, SPEC
+from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
+from airflow_provider_dataframer.triggers.run import RunStatusTrigger
+from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+from tests.conftest import connection_json
+
+
+@pytest.fixture
+def emulator_connection(
+    dataframer_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> EmulatorServer:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DATAFRAMER_DEFAULT",
+        connection_json(dataframer_emulator.url, dataframer_emulator.api_key, retry_initial_backoff=0.01),
+    )
+    return dataframer_emulator
+
+
+async def run_all(*triggers: DataframerStatusTrigger) -> list[dict[str, Any]]:
+    async def one(trigger: DataframerStatusTrigger) -> dict[str, Any]:
+        events = [event.payload async for event in trigger.run()]
+        assert len(events) == 1
+        return events[0]  # type: ignore[no-any-return]
+
+    return await asyncio.gather(*(one(trigger) for trigger in triggers))
+
+
+async def test_specs_and_runs_over_real_http_on_the_pooled_transport(
+    emulator_connection: EmulatorServer, mocker: Any
+) -> None:
+    hook = DataframerHook()
+    spec_ids = [
+        hook.request(
+            "POST", SPEC.collection_path, json={"name": f"poller-{n}", "generation_objectives": "tickets"}
+        )["id"]
+        for n in range(8)
+    ]
+    failing = hook.request(
+        "POST", SPEC.collection_path, json={"name": "poller [fail]", "generation_objectives": "x"}
+    )
+    aclose = mocker.spy(httpx.AsyncClient, "aclose")
+    deadline = time.time() + 30
+    triggers = [SpecStatusTrigger(spec_id=i, poll_interval=0.05, deadline=deadline) for i in spec_ids]
+    triggers.append(SpecStatusTrigger(spec_id=failing["id"], poll_interval=0.05, deadline=deadline))
+    task = asyncio.ensure_future(run_all(*triggers))
+    for _ in range(200):
+        if polling.pollers():
+            break
+        await asyncio.sleep(0.01)
+    [poller] = polling.pollers()
+    transport = type(poller._hook._async_client._transport).__name__  # type: ignore[union-attr]
+    events = await task
+
+    assert [e["status"] for e in events[:8]] == ["success"] * 8
+    assert all(e["resource"]["content_yaml"] for e in events[:8]), "read whole by id at the end"
+    assert events[8]["status"] == "failed" and events[8]["message"]
+    expected = (
+        "AiohttpTransport" if polling._aiohttp_transport(emulator_connection.url, httpx.Limits()) else None
+    )
+    assert transport == (expected or "AsyncHTTPTransport")
+    assert aclose.call_count == 1 and poller.closed and not polling.pollers()
+
+    # Generation runs from a finished spec: listed with their progress, finished with their files.
+    run_ids = [
+        hook.request("POST", RUN.collection_path, json={"spec_id": spec_ids[0], "number_of_samples": 3})["id"]
+        for _ in range(4)
+    ]
+    events = await run_all(
+        *(RunStatusTrigger(run_id=i, poll_interval=0.05, deadline=time.time() + 30) for i in run_ids)
+    )
+    assert [e["status"] for e in events] == ["success"] * 4
+    assert all(e["resource"]["generated_files"] for e in events)
+    hook.close()
+
+
+def test_the_pooled_client_uses_the_aiohttp_transport_when_installed() -> None:
+    pytest.importorskip("httpx_aiohttp")
+    from httpx_aiohttp import AiohttpTransport
+
+    settings = DataframerHook().settings
+    client = polling.make_async_client(settings)
+    transport = client._transport
+    assert isinstance(transport, AiohttpTransport)
+    assert transport.limits.max_connections == polling.MAX_IN_FLIGHT
