@@ -4,48 +4,39 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 import zipfile
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
+from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
 from airflow_provider_dataframer.exceptions import (
     DataframerDownloadError,
     DataframerError,
-    DataframerNotFoundError,
     DataframerValidationError,
 )
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.links import DataframerRunLink
 from airflow_provider_dataframer.models import (
     RUN,
-    Phase,
     Run,
     RunCreateRequest,
     partial_failure_message,
     run_summary,
 )
+from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.seed_files import resolve_source
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
-from airflow_provider_dataframer.waiting import StatusWatch, TaskLogger, resolve_event, wait_blocking
+from airflow_provider_dataframer.waiting import TaskLogger, resolve_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 DEFAULT_TIMEOUT = 24 * 3600.0
-NOT_FOUND = "NOT_FOUND"
 COPY_CHUNK_BYTES = 1024 * 1024
-
-# Stand-ins used to validate at construction the rules that do not depend on a templated value.
-_CONSTRUCTION_STAND_INS: dict[str, Any] = {
-    "spec_id": "00000000-0000-0000-0000-000000000000",
-    "number_of_samples": 1,
-}
 
 
 def report_finished_run(run: Run, log: TaskLogger) -> dict[str, Any]:
@@ -76,7 +67,7 @@ def run_id_from(value: Any, field: str = "run_id") -> str:
     return value.strip()
 
 
-class CreateRunOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
+class CreateRunOperator(DataframerCreateOperator):
     """
     Generate synthetic data from a SUCCEEDED spec (a Dataframer run), and wait for it.
 
@@ -130,6 +121,9 @@ class CreateRunOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
     operator_extra_links = (DataframerRunLink(),)
     ui_color = "#e6f4ea"
     external_id_key = "dataframer_run_id"
+    kind = RUN
+    id_xcom_key = "run_id"
+    construction_stand_ins = {"spec_id": "00000000-0000-0000-0000-000000000000", "number_of_samples": 1}
 
     def __init__(
         self,
@@ -159,7 +153,14 @@ class CreateRunOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
         timeout: float = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            dataframer_conn_id=dataframer_conn_id,
+            wait_for_completion=wait_for_completion,
+            deferrable=deferrable,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            **kwargs,
+        )
         self.spec_id = spec_id
         self.number_of_samples = number_of_samples
         self.spec_version = spec_version
@@ -178,32 +179,17 @@ class CreateRunOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
         self.revision_thinking_budget = revision_thinking_budget
         self.tools = tools
         self.cancel_on_kill = cancel_on_kill
-        self.dataframer_conn_id = dataframer_conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
-        self.run_id: str | None = None
         self._result: dict[str, Any] | None = None
-        check_wait_arguments(poll_interval, timeout)
         self._validate(at_construction=True)
 
-    @cached_property
-    def hook(self) -> DataframerHook:
-        """The hook of ``dataframer_conn_id``."""
-        return DataframerHook(self.dataframer_conn_id)
-
-    def _request_fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in RunCreateRequest.model_fields}
+    @property
+    def run_id(self) -> str | None:
+        """The id of the run this task started, once known."""
+        return self.resource_id
 
     def _validate(self, at_construction: bool = False) -> RunCreateRequest:
-        fields = self._request_fields()
-        unresolved = {key for key, value in fields.items() if is_unresolved(value)}
-        if unresolved and not at_construction:
-            raise DataframerValidationError(f"Fields were not rendered: {', '.join(sorted(unresolved))}")
-        for key in unresolved:
-            fields[key] = _CONSTRUCTION_STAND_INS.get(key)
-        return RunCreateRequest.build(**fields)
+        fields = {name: getattr(self, name) for name in RunCreateRequest.model_fields}
+        return RunCreateRequest.build(**self.request_fields(fields, at_construction))
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.execute_resumable(context)
@@ -225,57 +211,27 @@ class CreateRunOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
             request.number_of_samples,
             request.spec_id,
         )
-        self._remember(run_id, context)
         return run_id
 
-    def get_job_status(self, external_id: Any, context: Context) -> str:
-        try:
-            return self.hook.get_run(str(external_id)).status
-        except DataframerNotFoundError:
-            return NOT_FOUND  # deleted meanwhile: neither active nor succeeded, so submit anew
+    def not_waiting(self, resource_id: str) -> None:
+        run = self.hook.get_run(resource_id)
+        self.log.info("%s; not waiting for it.", RUN.describe(run))
+        self._result = run_summary(run)
 
-    def is_job_active(self, status: str) -> bool:
-        return status != NOT_FOUND and RUN.phase(status) is Phase.WORKING
-
-    def is_job_succeeded(self, status: str) -> bool:
-        return RUN.phase(status) is Phase.SUCCEEDED
-
-    def poll_until_complete(self, external_id: Any, context: Context) -> None:
-        run_id = self._remember(external_id, context)
-        if not self.wait_for_completion:
-            run = self.hook.get_run(run_id)
-            self.log.info("%s; not waiting for it.", RUN.describe(run))
-            self._result = run_summary(run)
-            return
-        deadline = time.time() + self.timeout
-        if self.deferrable:
-            self.defer(
-                trigger=RunStatusTrigger(
-                    run_id=run_id,
-                    dataframer_conn_id=self.dataframer_conn_id,
-                    poll_interval=self.poll_interval,
-                    deadline=deadline,
-                    cancel_on_kill=self.cancel_on_kill,
-                ),
-                method_name="execute_complete",
-            )
-        watch = StatusWatch(RUN, run_id, deadline, self.log)
-        event = wait_blocking(lambda: self.hook.get_resource(RUN, run_id), watch, self.poll_interval)
-        self._result = self.execute_complete(context, dict(event))
+    def make_trigger(self, resource_id: str, deadline: float) -> RunStatusTrigger:
+        return RunStatusTrigger(
+            run_id=resource_id,
+            dataframer_conn_id=self.dataframer_conn_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            cancel_on_kill=self.cancel_on_kill,
+        )
 
     def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        run_id = self._remember(external_id, context)
+        run_id = self.remember(external_id, context)
         if self._result is None:  # it had already succeeded before this try
             self._result = self._summarize(self.hook.get_run(run_id))
         return self._result
-
-    def _remember(self, external_id: Any, context: Context) -> str:
-        """Record the run id on the task (for ``on_kill``) and, once, in XCom (for links, sensors)."""
-        run_id = str(external_id)
-        if run_id != self.run_id:
-            self.run_id = run_id
-            context["ti"].xcom_push(key="run_id", value=run_id)
-        return run_id
 
     def _summarize(self, run: Run) -> dict[str, Any]:
         return report_finished_run(run, self.log)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, ResumableJobMixin, conf, mask_secret
+from airflow.providers.common.compat.sdk import BaseHook, conf, mask_secret
 
 from airflow_provider_dataframer import lineage
-from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
-from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
+from airflow_provider_dataframer.arguments import is_unresolved
+from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
 from airflow_provider_dataframer.links import DataframerSpecLink
@@ -23,8 +21,9 @@ from airflow_provider_dataframer.models import (
     SpecCreateRequest,
     is_known_model,
 )
+from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
-from airflow_provider_dataframer.waiting import StatusWatch, resolve_event, wait_blocking
+from airflow_provider_dataframer.waiting import resolve_event
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -33,12 +32,6 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
 DEFAULT_TIMEOUT = 24 * 3600.0
-
-# Stand-ins used to validate at construction the rules that do not depend on a templated value.
-_CONSTRUCTION_STAND_INS = {
-    "dataset_id": "00000000-0000-0000-0000-000000000000",
-    "spec_generation_model_name": DEFAULT_SPEC_GENERATION_MODEL,
-}
 
 
 class SpecCreate(NamedCreate[Spec]):
@@ -94,7 +87,7 @@ def databricks_fields_from_connection(conn_id: str) -> dict[str, str | None]:
     }
 
 
-class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
+class CreateSpecOperator(DataframerCreateOperator):
     """
     Create a Dataframer spec from a seed dataset or from generation objectives, and wait for it.
 
@@ -146,6 +139,15 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
     operator_extra_links = (DataframerSpecLink(),)
     ui_color = "#e8f0fe"
     external_id_key = "dataframer_spec_id"
+    kind = SPEC
+    id_xcom_key = "spec_id"
+    construction_stand_ins = {
+        "name": "rendered at run time",
+        "generation_objectives": "rendered at run time",
+        "dataset_id": "00000000-0000-0000-0000-000000000000",
+        "spec_generation_model_name": DEFAULT_SPEC_GENERATION_MODEL,
+        **dict.fromkeys(DATABRICKS_FIELDS, "rendered at run time"),
+    }
 
     def __init__(
         self,
@@ -171,7 +173,14 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
         timeout: float = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            dataframer_conn_id=dataframer_conn_id,
+            wait_for_completion=wait_for_completion,
+            deferrable=deferrable,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            **kwargs,
+        )
         self.name = name
         self.generation_objectives = generation_objectives
         self.dataset_id = dataset_id
@@ -186,13 +195,6 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
         self.databricks_api_base = databricks_api_base
         self.databricks_conn_id = databricks_conn_id
         self.if_exists = IfExists.parse(if_exists)
-        self.dataframer_conn_id = dataframer_conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
-        self.spec_id: str | None = None
-        check_wait_arguments(poll_interval, timeout)
         if databricks_conn_id and any(getattr(self, field) for field in DATABRICKS_FIELDS):
             raise DataframerValidationError(
                 "Pass either databricks_conn_id or the databricks_* fields, not both."
@@ -200,38 +202,18 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
         self._mask_secrets()
         self._validate(at_construction=True)
 
-    @cached_property
-    def hook(self) -> DataframerHook:
-        """The hook of ``dataframer_conn_id``."""
-        return DataframerHook(self.dataframer_conn_id)
-
-    def _request_fields(self) -> dict[str, Any]:
-        fields = {
-            "name": self.name,
-            "generation_objectives": self.generation_objectives,
-            "dataset_id": self.dataset_id,
-            "spec_generation_model_name": self.spec_generation_model_name,
-            "generate_distributions": self.generate_distributions,
-            "generate_conditional_distributions": self.generate_conditional_distributions,
-            "extrapolate_values": self.extrapolate_values,
-            "extrapolate_axes": self.extrapolate_axes,
-            "description": self.description,
-        }
-        fields.update({field: getattr(self, field) for field in DATABRICKS_FIELDS})
-        return fields
+    @property
+    def spec_id(self) -> str | None:
+        """The id of the spec this task created or adopted, once known."""
+        return self.resource_id
 
     def _validate(self, at_construction: bool = False) -> SpecCreateRequest:
-        fields = self._request_fields()
-        unresolved = {key for key, value in fields.items() if is_unresolved(value)}
-        if unresolved and not at_construction:
-            raise DataframerValidationError(f"Fields were not rendered: {', '.join(sorted(unresolved))}")
-        if at_construction:
-            for key in unresolved:
-                fields[key] = _CONSTRUCTION_STAND_INS.get(key, fields[key])
-            if "spec_generation_model_name" in unresolved or self.databricks_conn_id:
-                # The databricks requirement depends on the rendered model or on a connection.
-                for key in DATABRICKS_FIELDS:
-                    fields[key] = fields[key] or "checked at run time"
+        fields = {field: getattr(self, field) for field in SpecCreateRequest.model_fields}
+        databricks_deferred = self.databricks_conn_id or is_unresolved(self.spec_generation_model_name)
+        fields = self.request_fields(fields, at_construction)
+        if at_construction and databricks_deferred:
+            # The databricks requirement depends on the rendered model or on a connection.
+            fields.update({key: fields[key] or "checked at run time" for key in DATABRICKS_FIELDS})
         elif self.databricks_conn_id:
             fields.update(databricks_fields_from_connection(self.databricks_conn_id))
         return SpecCreateRequest.build(**fields)
@@ -246,10 +228,8 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
 
     def execute(self, context: Context) -> str:
         self.execute_resumable(context)
-        assert self.spec_id is not None
-        return self.spec_id
-
-    # ResumableJobMixin: submit once, then wait (or reconnect to the stored spec after a crash).
+        assert self.resource_id is not None
+        return self.resource_id
 
     def submit_job(self, context: Context) -> str:
         request = self._validate()
@@ -265,54 +245,23 @@ class CreateSpecOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
             self.log.info("Created Dataframer spec %s named %r", spec_id, request.name)
         return spec_id
 
-    def get_job_status(self, external_id: Any, context: Context) -> str:
-        try:
-            return self.hook.get_spec(str(external_id)).status
-        except DataframerNotFoundError:
-            return "NOT_FOUND"  # deleted meanwhile: neither active nor succeeded, so submit anew
-
-    def is_job_active(self, status: str) -> bool:
-        return SPEC.phase(status) is Phase.WORKING
-
-    def is_job_succeeded(self, status: str) -> bool:
-        return SPEC.phase(status) is Phase.SUCCEEDED
-
-    def _remember(self, external_id: Any, context: Context) -> str:
-        """Record the spec id on the task and, once, in XCom (where links and sensors find it)."""
-        spec_id = str(external_id)
-        if spec_id != self.spec_id:
-            self.spec_id = spec_id
-            context["ti"].xcom_push(key="spec_id", value=spec_id)
-        return spec_id
-
-    def poll_until_complete(self, external_id: Any, context: Context) -> None:
-        spec_id = self._remember(external_id, context)
-        if not self.wait_for_completion:
-            return
-        deadline = time.time() + self.timeout
-        if self.deferrable:
-            self.defer(
-                trigger=SpecStatusTrigger(
-                    spec_id=spec_id,
-                    dataframer_conn_id=self.dataframer_conn_id,
-                    poll_interval=self.poll_interval,
-                    deadline=deadline,
-                ),
-                method_name="execute_complete",
-            )
-        watch = StatusWatch(SPEC, spec_id, deadline, self.log)
-        event = wait_blocking(lambda: self.hook.get_resource(SPEC, spec_id), watch, self.poll_interval)
-        self.execute_complete(context, dict(event))
+    def make_trigger(self, resource_id: str, deadline: float) -> SpecStatusTrigger:
+        return SpecStatusTrigger(
+            spec_id=resource_id,
+            dataframer_conn_id=self.dataframer_conn_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+        )
 
     def get_job_result(self, external_id: Any, context: Context) -> str:
-        return self._remember(external_id, context)
+        return self.remember(external_id, context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Turn the final wait event into the spec id, or raise with the server's message."""
-        self.spec_id = str(event["id"])
+        self.resource_id = str(event["id"])
         resolve_event(event)
         self.log.info("%s", event["message"])
-        return self.spec_id
+        return self.resource_id
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
         """Lineage: the seed dataset (if any) is the input, the spec the output."""

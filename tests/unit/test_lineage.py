@@ -24,7 +24,7 @@ def test_namespace(base_url: str, expected: str) -> None:
 
 def test_seeded_spec_lineage_has_the_seed_as_input_and_the_spec_as_output() -> None:
     operator = CreateSpecOperator(task_id="t", name="n", dataset_id=DATASET_ID)
-    operator.spec_id = SPEC_ID
+    operator.resource_id = SPEC_ID
     lineage = operator.get_openlineage_facets_on_complete(None)
     assert [(d.namespace, d.name) for d in lineage.inputs] == [
         ("dataframer://dataframer.test", f"seed-datasets/{DATASET_ID}")

@@ -198,7 +198,7 @@ def test_on_kill_does_nothing_after_success_or_when_disabled() -> None:
     op.execute(context())
     op.on_kill()
     keep = operator(cancel_on_kill=False)
-    keep.run_id = RUN_ID
+    keep.resource_id = RUN_ID
     keep.on_kill()
     operator().on_kill()  # killed before the run was created
     assert not cancel.called
@@ -208,7 +208,7 @@ def test_on_kill_does_nothing_after_success_or_when_disabled() -> None:
 def test_on_kill_survives_a_refused_cancel(caplog: pytest.LogCaptureFixture) -> None:
     respx.post(f"{RUN_URL}cancel/").respond(400, json={"detail": "already SUCCEEDED"})
     op = operator()
-    op.run_id = RUN_ID
+    op.resource_id = RUN_ID
     op.on_kill()  # logs, does not raise
 
 

@@ -1,0 +1,129 @@
+"""What the operators that create one Dataframer object and wait for it have in common."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin
+
+from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
+from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
+from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.models import Phase, ResourceKind
+from airflow_provider_dataframer.waiting import StatusWatch, wait_blocking
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+    from airflow.triggers.base import BaseTrigger
+
+NOT_FOUND = "NOT_FOUND"
+"""What ``get_job_status`` reports for an object deleted since it was stored."""
+
+
+class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
+    """
+    Create one Dataframer object (a spec, a run) once, remember its id, and wait for it.
+
+    ``ResumableJobMixin`` drives a try: submit (or, on Airflow 3.3+, reconnect to the id kept in the
+    task-state store), then :meth:`poll_until_complete`, which returns at once, polls in the worker
+    or defers to the triggerer. The blocking and deferred waits share one ``StatusWatch``.
+    Subclasses describe the object (``kind``, ``id_xcom_key``), submit it, build its trigger and
+    turn the final event into their result in ``execute_complete``.
+
+    :param dataframer_conn_id: the Airflow connection id.
+    :param wait_for_completion: wait until the object reaches a terminal status.
+    :param deferrable: wait in the triggerer instead of holding a worker slot.
+    :param poll_interval: seconds between status polls.
+    :param timeout: seconds to wait for a terminal status before failing the task.
+    """
+
+    kind: ClassVar[ResourceKind]
+    id_xcom_key: ClassVar[str]
+    construction_stand_ins: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        *,
+        dataframer_conn_id: str,
+        wait_for_completion: bool,
+        deferrable: bool,
+        poll_interval: float,
+        timeout: float,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dataframer_conn_id = dataframer_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.resource_id: str | None = None
+        check_wait_arguments(poll_interval, timeout)
+
+    @cached_property
+    def hook(self) -> DataframerHook:
+        """The hook of ``dataframer_conn_id``."""
+        return DataframerHook(self.dataframer_conn_id)
+
+    def request_fields(self, fields: dict[str, Any], at_construction: bool) -> dict[str, Any]:
+        """
+        The request fields to validate now.
+
+        At construction a templated or XComArg value is replaced by its ``construction_stand_ins``
+        value (None when it has none), so that only the rules it cannot affect are checked; once
+        rendered, an unresolved value is an error.
+        """
+        unresolved = sorted(key for key, value in fields.items() if is_unresolved(value))
+        if unresolved and not at_construction:
+            raise DataframerValidationError(f"Fields were not rendered: {', '.join(unresolved)}")
+        return {
+            key: self.construction_stand_ins.get(key) if key in unresolved else value
+            for key, value in fields.items()
+        }
+
+    def make_trigger(self, resource_id: str, deadline: float) -> BaseTrigger:
+        """The trigger that waits for ``resource_id`` in the triggerer."""
+        raise NotImplementedError
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Turn the final wait event into the task's result, or raise with the server's message."""
+        raise NotImplementedError
+
+    def not_waiting(self, resource_id: str) -> None:
+        """Called instead of waiting when ``wait_for_completion`` is False."""
+
+    def remember(self, external_id: Any, context: Context) -> str:
+        """Record the id on the task (for ``on_kill``, lineage) and, once, in XCom (for links, sensors)."""
+        resource_id = str(external_id)
+        if resource_id != self.resource_id:
+            self.resource_id = resource_id
+            context["ti"].xcom_push(key=self.id_xcom_key, value=resource_id)
+        return resource_id
+
+    # ResumableJobMixin
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        try:
+            return self.hook.get_resource(self.kind, str(external_id)).status
+        except DataframerNotFoundError:
+            return NOT_FOUND  # deleted meanwhile: neither active nor succeeded, so submit anew
+
+    def is_job_active(self, status: str) -> bool:
+        return status != NOT_FOUND and self.kind.phase(status) is Phase.WORKING
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return self.kind.phase(status) is Phase.SUCCEEDED
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        resource_id = self.remember(external_id, context)
+        if not self.wait_for_completion:
+            self.not_waiting(resource_id)
+            return
+        deadline = time.time() + self.timeout
+        if self.deferrable:
+            self.defer(trigger=self.make_trigger(resource_id, deadline), method_name="execute_complete")
+        watch = StatusWatch(self.kind, resource_id, deadline, self.log)
+        fetch = lambda: self.hook.get_resource(self.kind, resource_id)  # noqa: E731
+        self.execute_complete(context, dict(wait_blocking(fetch, watch, self.poll_interval)))
