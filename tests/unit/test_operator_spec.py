@@ -311,3 +311,16 @@ def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatc
 def test_databricks_conn_id_and_fields_are_exclusive() -> None:
     with pytest.raises(DataframerValidationError, match="either databricks_conn_id or the databricks_"):
         operator(databricks_conn_id="dbx", databricks_client_id="cid")
+
+
+@needs_state_store
+@respx.mock
+def test_retry_whose_stored_spec_was_deleted_creates_a_new_one() -> None:
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    gone = "0d9c1e57-0000-4000-8000-00000000dead"
+    respx.get(f"{SPECS_URL}{gone}/").respond(404, json={"detail": "Not found."})
+    store = FakeStateStore(dataframer_spec_id=gone)
+    ctx = dict(context(), task_state_store=store)
+    assert operator(wait_for_completion=False).execute(ctx) == SPEC_ID
+    assert create.call_count == 1
+    assert store.values == {"dataframer_spec_id": SPEC_ID}
