@@ -135,7 +135,7 @@ def spec_trigger(spec_id: str, **kwargs: Any) -> SpecStatusTrigger:
 
 async def until_pollers(count: int) -> list[polling.StatusPoller]:
     """The running loop's pollers once there are ``count`` (the first connection lookup is slow)."""
-    for _ in range(200):
+    for _ in range(2000):  # up to 10 s: connection lookups are slow on a loaded CI machine
         if len(polling.pollers()) >= count:
             break
         await asyncio.sleep(0.005)
@@ -342,9 +342,10 @@ async def test_two_connections_two_pollers_each_with_its_own_account(
     with respx.mock(using="httpx", assert_all_called=False) as router:
         api.mount(router)
         other.mount(router)
+        # Long enough (about a second of polls) that every poller is still alive when counted.
         for n in range(6):
-            api.add("specs", f"a{n}", *(["PROCESSING"] * 8), "SUCCEEDED")
-            other.add("specs", f"b{n}", *(["PROCESSING"] * 8), "FAILED")
+            api.add("specs", f"a{n}", *(["PROCESSING"] * 50), "SUCCEEDED")
+            other.add("specs", f"b{n}", *(["PROCESSING"] * 50), "FAILED")
         triggers = [spec_trigger(f"a{n}", dataframer_conn_id="dataframer_default") for n in range(3)]
         triggers += [spec_trigger(f"a{n}", dataframer_conn_id="dataframer_alias") for n in range(3, 6)]
         triggers += [spec_trigger(f"b{n}", dataframer_conn_id="dataframer_other") for n in range(6)]
