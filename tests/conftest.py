@@ -18,9 +18,14 @@ os.environ.setdefault(
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME}/airflow.db")
 
 import pytest  # noqa: E402
+import respx  # noqa: E402
 
 # The emulator's fixtures (dataframer_emulator, dataframer_emulator_factory) for every suite.
 pytest_plugins = ["airflow_provider_dataframer.emulator.testing"]
+
+# respx patches httpx's own transport by default, which the triggers' aiohttp transport
+# bypasses; mocking at the client covers both.
+respx.mocks.DEFAULT_MOCKER = "httpx"
 
 TEST_BASE_URL = "http://dataframer.test"
 TEST_API_KEY = "df-test-key-7f3a9c2e51"

@@ -113,7 +113,7 @@ class FakeDataframer:
 @pytest.fixture
 def api() -> Iterator[FakeDataframer]:
     fake = FakeDataframer()
-    with respx.mock(using="httpx", assert_all_called=False) as router:
+    with respx.mock(assert_all_called=False) as router:
         fake.mount(router)
         yield fake
 
@@ -263,7 +263,7 @@ async def test_a_failing_list_call_falls_back_to_per_id_gets(
 async def test_a_list_that_is_not_a_list_falls_back_too(
     api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with respx.mock(using="httpx", assert_all_called=False) as router:
+    with respx.mock(assert_all_called=False) as router:
         router.get(f"{TEST_BASE_URL}/api/dataframer/specs/").respond(json={"results": [], "next": "?page=2"})
         api.mount(router)  # later routes do not override the first
         ids = [api.add("specs", f"s{n}", "PROCESSING", "SUCCEEDED") for n in range(5)]
@@ -339,7 +339,7 @@ async def test_two_connections_two_pollers_each_with_its_own_account(
     # The default deployment with a revoked key: a poller of its own, whose calls carry that key.
     revoked = connection_json(password="df-revoked-key-99aa01", **fast)
     monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_REVOKED", revoked)
-    with respx.mock(using="httpx", assert_all_called=False) as router:
+    with respx.mock(assert_all_called=False) as router:
         api.mount(router)
         other.mount(router)
         # Long enough (about a second of polls) that every poller is still alive when counted.
@@ -373,7 +373,7 @@ def test_a_new_event_loop_gets_new_pollers(monkeypatch: pytest.MonkeyPatch) -> N
 
     for prefix in ("first", "second"):
         fake = FakeDataframer()
-        with respx.mock(using="httpx", assert_all_called=False) as router:
+        with respx.mock(assert_all_called=False) as router:
             fake.mount(router)
             assert asyncio.run(wait_some(fake, prefix)) == ["success"] * 5
     assert len(seen) == 2 and seen[0] != seen[1]

@@ -42,7 +42,7 @@ def test_serialize_round_trip() -> None:
     assert RunStatusTrigger(**json.loads(json.dumps(kwargs))).serialize() == (classpath, kwargs)
 
 
-@respx.mock(using="httpx")
+@respx.mock
 async def test_working_statuses_then_success_with_the_run_in_the_event(respx_mock: respx.MockRouter) -> None:
     respx_mock.get(RUN_URL).mock(
         side_effect=[
@@ -59,7 +59,7 @@ async def test_working_statuses_then_success_with_the_run_in_the_event(respx_moc
     assert event["resource"]["samples_failed"] == 1  # type: ignore[index]
 
 
-@respx.mock(using="httpx")
+@respx.mock
 async def test_canceled_is_a_failure(respx_mock: respx.MockRouter) -> None:
     respx_mock.get(RUN_URL).respond(json={"id": RUN_ID, "status": "CANCELED"})
     event = await run_to_event(make_trigger())
@@ -67,7 +67,7 @@ async def test_canceled_is_a_failure(respx_mock: respx.MockRouter) -> None:
     assert f"run {RUN_ID} ended CANCELED" in str(event["message"])
 
 
-@respx.mock(using="httpx")
+@respx.mock
 async def test_on_kill_cancels_only_when_asked(respx_mock: respx.MockRouter) -> None:
     cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
     await make_trigger().on_kill()

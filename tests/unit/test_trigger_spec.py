@@ -14,12 +14,6 @@ SPEC_ID = "9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21"
 SPEC_URL = f"{TEST_BASE_URL}/api/dataframer/specs/{SPEC_ID}/"
 
 
-@pytest.fixture(autouse=True)
-def _mock_at_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The triggers' pooled client may run on the aiohttp transport: respx mocks at the client."""
-    monkeypatch.setattr(respx.mocks, "DEFAULT_MOCKER", "httpx")
-
-
 def make_trigger(**overrides: object) -> SpecStatusTrigger:
     kwargs: dict[str, object] = {"spec_id": SPEC_ID, "poll_interval": 0.01, "deadline": time.time() + 30}
     kwargs.update(overrides)
