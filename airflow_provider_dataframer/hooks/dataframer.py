@@ -172,10 +172,15 @@ def _describe_item(item: Any) -> str:
     return str(item)
 
 
-def parse_response(method: str, path: str, response: httpx.Response) -> Any:
-    """The decoded JSON of a successful response; raise the provider exception otherwise."""
+def checked(method: str, path: str, response: httpx.Response) -> httpx.Response:
+    """``response`` if it is a success; the provider exception with the server's message otherwise."""
     if response.is_error:
         raise error_from_response(method, path, response)
+    return response
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The decoded JSON of a response (None for an empty one)."""
     if response.status_code == 204 or not response.content:
         return None
     return response.json()
@@ -282,48 +287,45 @@ class DataframerHook(BaseHook):
 
     # Requests
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        idempotent: bool = True,
-    ) -> Any:
+    def send(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
         """
-        Send one API request with the retry policy and return the decoded JSON.
+        Send one API request with the retry policy and return the successful response itself.
+
+        ``kwargs`` go to httpx (``json``, ``params``, ``data``, ``files``). File objects are rewound
+        by httpx before each attempt, so a retried upload sends the whole file again.
 
         :param idempotent: False for creates: ambiguous failures are then raised, not retried.
         """
         for attempt in self.settings.retry.retrying(idempotent):
             with attempt:
                 try:
-                    response = self.client.request(method, path, json=json, params=params)
+                    response = self.client.request(method, path, **kwargs)
                 except httpx.TransportError as exc:
                     raise transport_error(method, path, exc) from exc
-                return parse_response(method, path, response)
+                return checked(method, path, response)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
-    async def arequest(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        idempotent: bool = True,
-    ) -> Any:
-        """The async twin of :meth:`request`, with the same retry policy."""
+    async def asend(
+        self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """The async twin of :meth:`send`, with the same retry policy."""
         client = await self.aget_client()
         async for attempt in self.settings.retry.async_retrying(idempotent):
             with attempt:
                 try:
-                    response = await client.request(method, path, json=json, params=params)
+                    response = await client.request(method, path, **kwargs)
                 except httpx.TransportError as exc:
                     raise transport_error(method, path, exc) from exc
-                return parse_response(method, path, response)
+                return checked(method, path, response)
         raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        """:meth:`send` one API request and return the decoded JSON of its answer."""
+        return json_body(self.send(method, path, idempotent=idempotent, **kwargs))
+
+    async def arequest(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        """:meth:`asend` one API request and return the decoded JSON of its answer."""
+        return json_body(await self.asend(method, path, idempotent=idempotent, **kwargs))
 
     # Specs
 
@@ -374,28 +376,6 @@ class DataframerHook(BaseHook):
         finally:
             self.close()
         return True, f"Connected to Dataframer at {self.settings.base_url}"
-
-    # Requests whose answer is more than JSON (multipart uploads, 202 "not ready yet")
-
-    def send(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
-        """
-        Send one API request with the retry policy and return the successful response itself.
-
-        ``kwargs`` go to httpx (``data``, ``files``, ``params``, ``json``). File objects are rewound
-        by httpx before each attempt, so a retried upload sends the whole file again.
-
-        :param idempotent: False for creates: ambiguous failures are then raised, not retried.
-        """
-        for attempt in self.settings.retry.retrying(idempotent):
-            with attempt:
-                try:
-                    response = self.client.request(method, path, **kwargs)
-                except httpx.TransportError as exc:
-                    raise transport_error(method, path, exc) from exc
-                if response.is_error:
-                    raise error_from_response(method, path, response)
-                return response
-        raise AssertionError("unreachable: tenacity reraises the last error")
 
     # Seed datasets
 
