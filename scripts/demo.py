@@ -50,7 +50,8 @@ def configure_airflow() -> None:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{DEMO_DIR / 'airflow.db'}",
             "DATAFRAMER_EXAMPLE_POLL_INTERVAL": os.environ.get("DATAFRAMER_EXAMPLE_POLL_INTERVAL", "1"),
-            "DATAFRAMER_EXAMPLE_OUTPUT_DIR": str(DEMO_DIR / "output"),
+            "DATAFRAMER_EXAMPLE_SAMPLES": os.environ.get("DATAFRAMER_EXAMPLE_SAMPLES", "20"),
+            "DATAFRAMER_OUTPUT_DIR": str(DEMO_DIR / "output"),
         }
     )
 
@@ -160,11 +161,8 @@ def summarize() -> None:
     say("\n=== What is on Dataframer now ===")
     for spec in hook.list_specs():
         say(f"  spec {spec.id}  {spec.status:<10} {spec.name}")
-    for run in hook.request("GET", "/api/dataframer/runs/") or []:
-        say(
-            f"  run  {run['id']}  {run.get('status', ''):<10} samples {run.get('samples_completed')}"
-            f"/{run.get('number_of_samples')}  cost ${run.get('total_cost') or 0:.3f}"
-        )
+    for run in hook.list_runs():
+        say(f"  run  {run.id}  {run.status:<10} {run.progress()}")
     output = DEMO_DIR / "output"
     files = sorted(p for p in output.rglob("*") if p.is_file()) if output.exists() else []
     say(f"\n=== Generated files ({len(files)}) under {output.relative_to(ROOT)} ===")
