@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import is_unresolved
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
@@ -22,6 +23,7 @@ from airflow_provider_dataframer.seed_files import (
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 
 class SeedDatasetCreate(NamedCreate[SeedDataset]):
@@ -138,6 +140,7 @@ class UploadSeedDatasetOperator(BaseOperator):
         self.storage_conn_id = storage_conn_id
         self.check_limits = check_limits
         self.dataframer_conn_id = dataframer_conn_id
+        self.dataset_id: str | None = None
         if not is_unresolved(dataset_type):
             self._check_dataset_type()
 
@@ -181,4 +184,13 @@ class UploadSeedDatasetOperator(BaseOperator):
         if not adopted:
             self.log.info("Created Dataframer seed dataset %s named %r", dataset_id, target.name)
         context["ti"].xcom_push(key="dataset_id", value=dataset_id)
+        self.dataset_id = dataset_id
         return dataset_id
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """Lineage: the uploaded paths are the inputs, the seed dataset the output."""
+        paths = self.paths if isinstance(self.paths, (list, tuple)) else [self.paths]
+        inputs = [lineage.file_dataset(str(path)) for path in paths]
+        base_url = self.hook.settings.base_url
+        outputs = [lineage.dataset(base_url, "seed-datasets", self.dataset_id)] if self.dataset_id else []
+        return lineage.operator_lineage(inputs, outputs)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
+from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
 from airflow_provider_dataframer.exceptions import (
     DataframerDownloadError,
@@ -34,6 +35,7 @@ from airflow_provider_dataframer.waiting import TaskLogger, resolve_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 DEFAULT_TIMEOUT = 24 * 3600.0
 COPY_CHUNK_BYTES = 1024 * 1024
@@ -244,6 +246,13 @@ class CreateRunOperator(DataframerCreateOperator):
         self._result = self._summarize(run)
         return self._result
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """Lineage: the spec is the input, the run (its generated data) the output."""
+        base_url = self.hook.settings.base_url
+        inputs = [lineage.dataset(base_url, "specs", str(self.spec_id))]
+        outputs = [lineage.dataset(base_url, "runs", self.run_id)] if self.run_id else []
+        return lineage.operator_lineage(inputs, outputs)
+
     def on_kill(self) -> None:
         """Cancel the run, unless it finished, so that a killed task leaves no paid work running."""
         if not (self.cancel_on_kill and self.run_id) or self._result is not None:
@@ -302,6 +311,7 @@ class DownloadRunFilesOperator(BaseOperator):
         self.download_timeout = download_timeout
         self.poll_interval = poll_interval
         self.dataframer_conn_id = dataframer_conn_id
+        self.written: list[str] = []
         check_wait_arguments(poll_interval, download_timeout)
         if not is_unresolved(run_id) and not isinstance(run_id, Mapping):
             run_id_from(run_id)
@@ -335,13 +345,20 @@ class DownloadRunFilesOperator(BaseOperator):
                 _remove_quietly(target)
                 raise
             self.log.info("Wrote %s (%d bytes)", target, written)
-            return [str(target)]
+            self.written = [str(target)]
+            return self.written
         with tempfile.TemporaryFile(prefix="dataframer-run-") as spool:
             self.hook.download(link, spool)
             spool.seek(0)
             paths = extract_zip(spool, destination)
         self.log.info("Extracted %d file(s) of run %s into %s", len(paths), run_id, destination)
+        self.written = paths
         return paths
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """Lineage: the run is the input, the written files the outputs."""
+        run = [lineage.dataset(self.hook.settings.base_url, "runs", run_id_from(self.run_id))]
+        return lineage.operator_lineage(run, [lineage.file_dataset(path) for path in self.written])
 
 
 def extract_zip(archive_file: Any, destination: Any) -> list[str]:

@@ -49,3 +49,28 @@ def test_seedless_spec_lineage_has_no_input() -> None:
     )
     lineage = operator.get_openlineage_facets_on_complete(None)
     assert lineage.inputs == [] and [d.name for d in lineage.outputs] == [f"specs/{SPEC_ID}"]
+
+
+def test_chain_operators_report_their_inputs_and_outputs(tmp_path: object) -> None:
+    from airflow_provider_dataframer.operators.dataset import UploadSeedDatasetOperator
+    from airflow_provider_dataframer.operators.run import CreateRunOperator, DownloadRunFilesOperator
+
+    run_id = "5d0c7c9e-3b0a-4f55-9d6e-2a1b4c8e9f10"
+    upload = UploadSeedDatasetOperator(task_id="u", name="n", paths=["/data/a.csv", "s3://bucket/b.csv"])
+    upload.dataset_id = DATASET_ID
+    got = upload.get_openlineage_facets_on_complete(None)
+    assert [(d.namespace, d.name) for d in got.inputs] == [("file", "/data/a.csv"), ("s3://bucket", "/b.csv")]
+    assert [d.name for d in got.outputs] == [f"seed-datasets/{DATASET_ID}"]
+
+    run = CreateRunOperator(task_id="r", spec_id=SPEC_ID, number_of_samples=5)
+    run.resource_id = run_id
+    got = run.get_openlineage_facets_on_complete(None)
+    assert [d.name for d in got.inputs] == [f"specs/{SPEC_ID}"] and [d.name for d in got.outputs] == [
+        f"runs/{run_id}"
+    ]
+
+    download = DownloadRunFilesOperator(task_id="d", run_id=run_id, destination="/out")
+    download.written = ["/out/generated.csv"]
+    got = download.get_openlineage_facets_on_complete(None)
+    assert [d.name for d in got.inputs] == [f"runs/{run_id}"]
+    assert [(d.namespace, d.name) for d in got.outputs] == [("file", "/out/generated.csv")]
