@@ -13,17 +13,17 @@ stack per trigger. Instead, the triggers of one connection register with one :cl
   and when the deadline has passed). The poller only fetches: it hands each answer to the watch
   of each waiter concerned, inside that trigger's own context (so its log lines reach its own task
   log), and wakes the trigger once, with the watch's final event.
-* **Specs: list or per-id.** With few spec waiters, each is read with ``GET specs/{id}/``. With
-  many (``>= list_threshold()``), one ``GET specs/`` serves them all: requests per interval stop
-  growing with waiters. The list is unpaged, so its cost grows with the company's number of specs:
-  the threshold rises with the last list's size (one GET is worth ``LIST_ITEMS_PER_GET`` list items
-  of client CPU, measured by ``benchmarks/triggerer_load.py --mode list``). List items carry no
-  ``error`` and no ``content_yaml``, so a spec that the list shows terminal (or does not show at
-  all: deleted, or too new) is read once by id: the final event is exactly what a per-id wait gives.
-  A failing list call (after the usual retries) switches that connection's spec waiters to per-id
-  GETs for ``LIST_RETRY_AFTER`` seconds (doubling while it keeps failing).
-* **Runs: per-id.** The documentation does not say what a runs list item carries, and a run's wait
-  reports its progress (samples, cost), so runs are always read by id.
+* **List or per-id.** With few waiters of a kind, each is read with ``GET specs/{id}/`` (or
+  ``runs/{id}/``). With many (``>= list_threshold()``), one ``GET specs/`` (``runs/``) serves them
+  all: requests per interval stop growing with waiters. The list is unpaged, so its cost grows with
+  the company's number of objects: the threshold rises with the last list's size (one GET is worth
+  ``LIST_ITEMS_PER_GET`` list items of client CPU, measured by ``benchmarks/triggerer_load.py
+  --mode list``). List items carry no ``error`` and no ``content_yaml`` (runs: no files), so an
+  object the list shows terminal (or does not show at all: deleted, or too new) is read once by
+  id: the final event is exactly what a per-id wait gives. Run list items carry status and
+  progress (samples, cost), as the official SDK's ``RunListResponseItem`` says, so progress logs
+  keep flowing in list mode. A failing list call (after the usual retries) switches that kind's
+  waiters to per-id GETs for ``LIST_RETRY_AFTER`` seconds (doubling while it keeps failing).
 * **Intervals and jitter.** Per-id, each waiter is polled at its own interval: the first poll at a
   uniformly random point of its first interval, each later one an interval plus 0-10 % after the
   previous started, so 500 triggers started together spread evenly and never poll a resource more
@@ -31,7 +31,7 @@ stack per trigger. Instead, the triggers of one connection register with one :cl
   earliest of them is due: its cadence is the smallest interval among them (a waiter never waits
   longer than it asked; the others get their observations early, for free).
 * **Deadlines.** Each waiter has a timer at its absolute deadline: one last poll, then the watch's
-  timeout event (as :func:`~airflow_provider_dataframer.waiting.wait_async` does).
+  timeout event (as :func:`~airflow_provider_dataframer.waiting.wait_blocking` does in a worker).
 * **One client.** One pooled ``httpx.AsyncClient`` per poller, on the ``httpx-aiohttp`` transport
   (measured 0.22-0.28 ms CPU per request at 1-64 requests in flight, against 0.45-0.86 ms for
   httpx's own transport, which also degrades to ~11 ms at 500 in flight), with at most
@@ -556,7 +556,7 @@ async def wait_for_status(
     """
     Wait through the shared poller until ``watch`` reports the end; return its final event.
 
-    The outcome is the one :func:`~airflow_provider_dataframer.waiting.wait_async` gives for the
+    The outcome is the one :func:`~airflow_provider_dataframer.waiting.wait_blocking` gives for the
     same answers: the watch is fed every poll of this resource and decides.
     """
     try:

@@ -1,16 +1,16 @@
 """One waiting mechanism for specs and runs, shared by the operators, triggers and sensors.
 
 :class:`StatusWatch` decides everything about a wait (what is terminal, what a failure says,
-which errors are transient, when the deadline has passed, what to log) and the two small loops
-below only fetch and sleep: :func:`wait_blocking` in a worker, :func:`wait_async` in the triggerer.
-Both end in the same JSON-safe event, which :func:`resolve_event` turns into a result or an error.
+which errors are transient, when the deadline has passed, what to log). Its callers only fetch:
+:func:`wait_blocking` in a worker, the triggers' shared poller (:mod:`~airflow_provider_dataframer.polling`)
+in the triggerer, and the sensors one poke at a time. All end in the same JSON-safe event, which
+:func:`resolve_event` turns into a result or an error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Literal, Protocol, TypedDict
 
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerNotFoundError
@@ -141,23 +141,6 @@ def wait_blocking(
         if event:
             return event
         sleep(watch.sleep_seconds(poll_interval))
-
-
-async def wait_async(
-    fetch: Callable[[], Awaitable[StatusResource]],
-    watch: StatusWatch,
-    poll_interval: float,
-) -> WaitEvent:
-    """Poll ``fetch`` on the event loop until ``watch`` reports the end of the wait."""
-    while True:
-        try:
-            event = watch.observe(await fetch())
-        except DataframerError as exc:
-            event = watch.observe_error(exc)
-        event = event or watch.check_deadline()
-        if event:
-            return event
-        await asyncio.sleep(watch.sleep_seconds(poll_interval))
 
 
 class DataframerWaitError(DataframerError):

@@ -342,10 +342,6 @@ class DataframerHook(BaseHook):
         """List every spec of the company (the endpoint is not paged)."""
         return [Spec.model_validate(item) for item in self.request("GET", SPEC.collection_path)]
 
-    async def alist_specs(self) -> list[Spec]:
-        """The async twin of :meth:`list_specs`."""
-        return [Spec.model_validate(item) for item in await self.arequest("GET", SPEC.collection_path)]
-
     def delete_spec(self, spec_id: str, force: bool = False) -> None:
         """Delete a spec; ``force`` also deletes its runs."""
         params = {"force": "true"} if force else None
@@ -360,10 +356,6 @@ class DataframerHook(BaseHook):
     async def aget_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
         """The async twin of :meth:`get_resource`."""
         return kind.model.model_validate(await self.arequest("GET", kind.item_path(resource_id)))
-
-    async def aget_spec(self, spec_id: str) -> Spec:
-        """Read one spec without blocking the event loop."""
-        return Spec.model_validate(await self.arequest("GET", SPEC.item_path(spec_id)))
 
     def test_connection(self) -> tuple[bool, str]:
         """Make one cheap authenticated GET and say what failed, if anything."""

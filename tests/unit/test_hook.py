@@ -248,7 +248,7 @@ async def test_async_retries_like_sync(mocker) -> None:  # type: ignore[no-untyp
         ]
     )
     hook = DataframerHook()
-    assert (await hook.aget_spec(SPEC_ID)).status == "SUCCEEDED"
+    assert (await hook.aget_resource(SPEC, SPEC_ID)).status == "SUCCEEDED"
     await hook.aclose()
     assert route.call_count == 2
     sleep.assert_awaited_once_with(2.0)

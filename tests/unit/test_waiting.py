@@ -15,7 +15,6 @@ from airflow_provider_dataframer.waiting import (
     DataframerWaitError,
     StatusWatch,
     resolve_event,
-    wait_async,
     wait_blocking,
 )
 
@@ -136,16 +135,13 @@ def test_deadline_gives_a_timeout_event_with_the_last_status(monkeypatch: pytest
     assert now[0] == 1010.0  # the last sleep was shortened to the deadline
 
 
-async def test_async_wait_matches_blocking() -> None:
-    answers = iter([spec("PROCESSING"), DataframerApiError(502, "x", "GET", "/"), spec("READY")])
-
-    async def fetch() -> Spec:
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
+def test_legacy_ready_resolves_to_the_resource() -> None:
     watch = StatusWatch(SPEC, "s1", deadline=float("inf"), log=log)
-    event = await wait_async(fetch, watch, poll_interval=0)
+    event = wait_blocking(
+        fetcher(spec("PROCESSING"), DataframerApiError(502, "x", "GET", "/"), spec("READY")),
+        watch,
+        poll_interval=0,
+        sleep=lambda _: None,
+    )
     assert event["status"] == "success" and event["resource_status"] == "READY"
     assert resolve_event(dict(event)).status == "READY"  # type: ignore[union-attr]
