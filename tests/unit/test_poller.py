@@ -334,6 +334,14 @@ async def test_two_connections_two_pollers_each_with_its_own_account(
     monkeypatch.setenv(
         "AIRFLOW_CONN_DATAFRAMER_OTHER", connection_json(OTHER_BASE_URL, OTHER_API_KEY, **fast)
     )
+    created: list[polling.StatusPoller] = []
+    make_poller = polling.StatusPoller.__init__
+
+    def record(poller: polling.StatusPoller, *args: Any, **kwargs: Any) -> None:
+        make_poller(poller, *args, **kwargs)
+        created.append(poller)
+
+    monkeypatch.setattr(polling.StatusPoller, "__init__", record)
     # A second id of the default account: same settings, so the same poller as the default.
     monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_ALIAS", connection_json(**fast))
     # The default deployment with a revoked key: a poller of its own, whose calls carry that key.
@@ -342,18 +350,17 @@ async def test_two_connections_two_pollers_each_with_its_own_account(
     with respx.mock(assert_all_called=False) as router:
         api.mount(router)
         other.mount(router)
-        # Long enough (about a second of polls) that every poller is still alive when counted.
         for n in range(6):
-            api.add("specs", f"a{n}", *(["PROCESSING"] * 50), "SUCCEEDED")
-            other.add("specs", f"b{n}", *(["PROCESSING"] * 50), "FAILED")
+            api.add("specs", f"a{n}", *(["PROCESSING"] * 8), "SUCCEEDED")
+            other.add("specs", f"b{n}", *(["PROCESSING"] * 8), "FAILED")
         triggers = [spec_trigger(f"a{n}", dataframer_conn_id="dataframer_default") for n in range(3)]
         triggers += [spec_trigger(f"a{n}", dataframer_conn_id="dataframer_alias") for n in range(3, 6)]
         triggers += [spec_trigger(f"b{n}", dataframer_conn_id="dataframer_other") for n in range(6)]
         triggers.append(spec_trigger("a0", dataframer_conn_id="dataframer_revoked"))
-        task = asyncio.ensure_future(run_all(*triggers))
-        urls = sorted(p.settings.base_url for p in await until_pollers(3))
-        assert urls == [TEST_BASE_URL, TEST_BASE_URL, OTHER_BASE_URL]
-        events = await task
+        events = await run_all(*triggers)
+    # Every poller made, counted as it is made: the revoked key's poller may be gone already.
+    urls = sorted(poller.settings.base_url for poller in created)
+    assert urls == [TEST_BASE_URL, TEST_BASE_URL, OTHER_BASE_URL]
     assert [e["status"] for e in events[:6]] == ["success"] * 6
     assert [e["status"] for e in events[6:12]] == ["failed"] * 6
     assert events[12]["status"] == "error" and "HTTP 401" in events[12]["message"]
