@@ -20,9 +20,11 @@ from airflow_provider_dataframer.exceptions import (
     DataframerValidationError,
 )
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
 from airflow_provider_dataframer.links import DataframerRunLink
 from airflow_provider_dataframer.models import (
     RUN,
+    Phase,
     Run,
     RunCreateRequest,
     partial_failure_message,
@@ -39,6 +41,48 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 24 * 3600.0
 COPY_CHUNK_BYTES = 1024 * 1024
+
+
+class RunCreate(NamedCreate[Run]):
+    """
+    The create of one run, made safe to repeat although runs have no unique name.
+
+    The runs of the spec are listed just before the create; after a create whose answer was lost,
+    the one new run of that spec with the requested size is ours. Two or more new ones are not
+    guessed between: the create is then treated as not carried out.
+    """
+
+    def __init__(self, hook: DataframerHook, request: RunCreateRequest) -> None:
+        super().__init__("run", f"for spec {request.spec_id}")
+        self.hook = hook
+        self.request = request
+        self.known = {run.id for run in self._runs_of_spec()}
+
+    def _runs_of_spec(self) -> list[Run]:
+        return [run for run in self.hook.list_runs() if run.spec_id == self.request.spec_id]
+
+    def create(self) -> str:
+        return self.hook.create_run(self.request).id
+
+    def find(self) -> Run | None:
+        new = [
+            run
+            for run in self._runs_of_spec()
+            if run.id not in self.known and run.number_of_samples in (None, self.request.number_of_samples)
+        ]
+        return new[0] if len(new) == 1 else None
+
+    def id_of(self, existing: Run) -> str:
+        return existing.id
+
+    def matches(self, existing: Run) -> bool:
+        return True  # find() only returns the run that appeared for this very request
+
+    def phase(self, existing: Run) -> Phase:
+        return RUN.phase(existing.status)
+
+    def delete(self, existing: Run) -> None:
+        raise DataframerError(f"Dataframer run {existing.id} is never deleted to be replaced.")
 
 
 def report_finished_run(run: Run, log: TaskLogger) -> dict[str, Any]:
@@ -206,13 +250,16 @@ class CreateRunOperator(DataframerCreateOperator):
         request = self._validate()
         for note in request.advice():
             self.log.warning("%s", note)
-        run_id = self.hook.create_run(request).id
-        self.log.info(
-            "Started Dataframer run %s: %d samples from spec %s",
-            run_id,
-            request.number_of_samples,
-            request.spec_id,
+        run_id, adopted = create_once(
+            RunCreate(self.hook, request), IfExists.REUSE, self.hook.settings.retry, self.log
         )
+        if not adopted:
+            self.log.info(
+                "Started Dataframer run %s: %d samples from spec %s",
+                run_id,
+                request.number_of_samples,
+                request.spec_id,
+            )
         return run_id
 
     def not_waiting(self, resource_id: str) -> None:

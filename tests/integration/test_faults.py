@@ -292,3 +292,20 @@ def test_triggerer_restart_resumes_with_the_same_deadline(
     assert outcome.state == "success", outcome.message
     assert kwargs_seen[0]["deadline"] == outcome.deferrals[0][1]["deadline"]
     assert len(specs_on(server)) == 1
+
+
+def test_lost_run_create_response_does_not_pay_twice(server: EmulatorServer) -> None:
+    from airflow_provider_dataframer.operators.run import CreateRunOperator
+
+    spec = run_task(spec_operator())
+    assert spec.state == "success", spec.message
+    server.add_fault(method="POST", path=r"/api/dataframer/runs/$", action="lose_response")
+    outcome = run_task(
+        CreateRunOperator(
+            task_id="generate", spec_id=spec.result, number_of_samples=5, poll_interval=0.05, deferrable=True
+        )
+    )
+    assert outcome.state == "success", outcome.message
+    runs = httpx.get(f"{server.url}/api/dataframer/runs/", headers=server.headers).json()
+    assert [run["id"] for run in runs] == [outcome.result["run_id"]]
+    assert len(server.requests(method="POST", path=r"/api/dataframer/runs/$")) == 1

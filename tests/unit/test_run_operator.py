@@ -41,7 +41,7 @@ def operator(**kwargs: Any) -> CreateRunOperator:
 
 
 def run(status: str, **fields: Any) -> dict[str, Any]:
-    return {"id": RUN_ID, "status": status, "number_of_samples": 10, **fields}
+    return {"id": RUN_ID, "spec_id": SPEC_ID, "status": status, "number_of_samples": 10, **fields}
 
 
 DONE = run(
@@ -89,6 +89,7 @@ def test_template_fields_and_link() -> None:
 @respx.mock
 def test_blocking_wait_returns_the_summary() -> None:
     create = respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
+    respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     get = respx.get(RUN_URL).mock(
         side_effect=[
             httpx.Response(200, json=run("PENDING")),
@@ -122,6 +123,7 @@ def test_partial_failure_succeeds_with_a_warning(
 ) -> None:
     caplog.set_level(logging.INFO)
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
+    respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     respx.get(RUN_URL).respond(json={**DONE, "samples_completed": 8, "samples_failed": 2})
     summary = operator().execute(context())
     assert summary["samples_completed"] == 8 and summary["samples_failed"] == 2
@@ -133,6 +135,7 @@ def test_partial_failure_succeeds_with_a_warning(
 @respx.mock
 def test_failed_and_canceled_runs_raise_the_server_message(status: str, error: str | None) -> None:
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
+    respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     respx.get(RUN_URL).respond(json=run(status, error=error, samples_completed=3, samples_failed=1))
     with pytest.raises(DataframerWaitError, match=rf"run {RUN_ID} ended {status}") as excinfo:
         operator().execute(context())
@@ -143,6 +146,7 @@ def test_failed_and_canceled_runs_raise_the_server_message(status: str, error: s
 @respx.mock
 def test_no_wait_returns_the_current_state() -> None:
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
+    respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     get = respx.get(RUN_URL).respond(json=run("PENDING"))
     summary = operator(wait_for_completion=False).execute(context())
     assert summary["run_id"] == RUN_ID and summary["status"] == "PENDING"
@@ -152,6 +156,7 @@ def test_no_wait_returns_the_current_state() -> None:
 @respx.mock
 def test_deferrable_defers_to_the_run_trigger() -> None:
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
+    respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     get = respx.get(RUN_URL)
     before = time.time()
     with pytest.raises(TaskDeferred) as excinfo:
@@ -180,6 +185,7 @@ def test_execute_complete_uses_the_event_resource() -> None:
 @respx.mock
 def test_on_kill_cancels_the_running_run() -> None:
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
+    respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     respx.get(RUN_URL).respond(json=run("PROCESSING"))
     cancel = respx.post(f"{RUN_URL}cancel/").respond(json=run("CANCELED"))
     op = operator(timeout=0.05)
@@ -192,6 +198,7 @@ def test_on_kill_cancels_the_running_run() -> None:
 @respx.mock
 def test_on_kill_does_nothing_after_success_or_when_disabled() -> None:
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
+    respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     respx.get(RUN_URL).respond(json=DONE)
     cancel = respx.post(f"{RUN_URL}cancel/")
     op = operator()
@@ -220,3 +227,30 @@ def test_reconnect_checks() -> None:
     assert not op.is_job_active(status) and not op.is_job_succeeded(status)
     assert op.is_job_active("IN_PROGRESS") and op.is_job_succeeded("SUCCEEDED")
     assert not op.is_job_active("CANCELED")
+
+
+@respx.mock
+def test_lost_create_answer_adopts_the_one_new_run_of_the_spec(mocker: Any) -> None:
+    mocker.patch("time.sleep")
+    older = {**run("SUCCEEDED"), "id": "0d9c1e57-0000-4000-8000-0000000000aa", "number_of_samples": 10}
+    ours = {**run("PENDING"), "number_of_samples": 10}
+    respx.get(RUNS_URL).mock(
+        side_effect=[httpx.Response(200, json=[older]), httpx.Response(200, json=[older, ours])]
+    )
+    create = respx.post(RUNS_URL).mock(side_effect=httpx.ReadTimeout("no answer"))
+    respx.get(RUN_URL).respond(json=run("PENDING"))
+    result = operator(wait_for_completion=False).execute(context())
+    assert result["run_id"] == RUN_ID
+    assert create.call_count == 1, "a paid run is never created twice"
+
+
+@respx.mock
+def test_lost_create_answer_without_a_new_run_sends_it_again(mocker: Any) -> None:
+    mocker.patch("time.sleep")
+    respx.get(RUNS_URL).respond(json=[])
+    create = respx.post(RUNS_URL).mock(
+        side_effect=[httpx.RemoteProtocolError("dropped"), httpx.Response(201, json={"id": RUN_ID})]
+    )
+    respx.get(RUN_URL).respond(json=run("PENDING"))
+    assert operator(wait_for_completion=False).execute(context())["run_id"] == RUN_ID
+    assert create.call_count == 2
