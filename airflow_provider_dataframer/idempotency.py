@@ -146,7 +146,11 @@ def create_once(
                 continue  # the old one was deleted: create again
             if not is_ambiguous(error):
                 raise
-            log.warning("The %s create got no clear answer (%s); looking for it before sending it again.", target.noun, error)
+            log.warning(
+                "The %s create got no clear answer (%s); looking for it before sending it again.",
+                target.noun,
+                error,
+            )
             existing = target.find()
             if existing is not None and target.matches(existing):
                 log.info(
