@@ -76,6 +76,8 @@ def databricks_fields_from_connection(conn_id: str) -> dict[str, str | None]:
     extra ``api_base``, or ``<host>/serving-endpoints``.
     """
     conn = BaseHook.get_connection(conn_id)
+    if conn.password:
+        mask_secret(conn.password)
     api_base = (conn.extra_dejson or {}).get("api_base")
     if not api_base and conn.host:
         host = conn.host if "://" in conn.host else f"https://{conn.host}"

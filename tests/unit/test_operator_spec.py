@@ -285,7 +285,8 @@ def test_lost_create_response_is_adopted_by_name(mocker) -> None:  # type: ignor
     assert create.call_count == 1
 
 
-def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatch, mocker: Any) -> None:
+    mask = mocker.patch("airflow_provider_dataframer.operators.spec.mask_secret")
     monkeypatch.setenv(
         "AIRFLOW_CONN_DBX",
         json.dumps(
@@ -306,6 +307,7 @@ def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatc
     assert body["databricks_client_id"] == "cid"
     assert body["databricks_client_secret"] == "dbx-s3cret"
     assert body["databricks_api_base"] == "https://adb-1.azuredatabricks.net/serving-endpoints"
+    mask.assert_any_call("dbx-s3cret")
 
 
 def test_databricks_conn_id_and_fields_are_exclusive() -> None:
