@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 if TYPE_CHECKING:
@@ -50,3 +51,22 @@ def load_example_dag(dag_id: str) -> Any:
     dag = module.dag
     assert dag.dag_id == dag_id
     return dag
+
+
+def upload_csv_seed(server: EmulatorServer, name: str, filename: str, content: bytes) -> str:
+    """Create a SINGLE_FILE seed dataset on ``server`` directly over HTTP; return its id."""
+    response = httpx.post(
+        f"{server.url}/api/dataframer/seed-datasets/create/",
+        headers=server.headers,
+        data={"name": name, "dataset_type": "SINGLE_FILE"},
+        files=[("files", (filename, content, "text/csv"))],
+    )
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def specs_on(server: EmulatorServer) -> list[dict[str, Any]]:
+    """Every spec on ``server``, as its list endpoint answers."""
+    response = httpx.get(f"{server.url}/api/dataframer/specs/", headers=server.headers)
+    response.raise_for_status()
+    return list(response.json())

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
 
-from tests.integration.conftest import EXAMPLE_DAGS, load_example_dag
+from tests.integration.conftest import EXAMPLE_DAGS, load_example_dag, specs_on, upload_csv_seed
 
 if TYPE_CHECKING:
     from airflow_provider_dataframer.emulator import EmulatorServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_db")]
-
-
-def upload_seed(server: EmulatorServer, path: Path, name: str) -> str:
-    with path.open("rb") as handle:
-        response = httpx.post(
-            f"{server.url}/api/dataframer/seed-datasets/create/",
-            headers=server.headers,
-            data={"name": name, "dataset_type": "SINGLE_FILE"},
-            files=[("files", (path.name, handle, "text/csv"))],
-        )
-    response.raise_for_status()
-    return str(response.json()["id"])
-
-
-def specs_on_server(server: EmulatorServer) -> list[dict[str, object]]:
-    response = httpx.get(f"{server.url}/api/dataframer/specs/", headers=server.headers)
-    response.raise_for_status()
-    return list(response.json())
 
 
 def task_states(dag_run: object) -> dict[str, str]:
@@ -47,11 +28,12 @@ def rerun(dag: Any, dag_run: Any) -> Any:
 
 
 def test_seeded_spec_dag_defers_and_succeeds(emulator: EmulatorServer) -> None:
-    dataset_id = upload_seed(emulator, EXAMPLE_DAGS / "data" / "support_tickets.csv", "support-tickets")
+    seed = EXAMPLE_DAGS / "data" / "support_tickets.csv"
+    dataset_id = upload_csv_seed(emulator, "support-tickets", seed.name, seed.read_bytes())
     dag = load_example_dag("example_dataframer_seeded_spec")
     dag_run = dag.test(run_conf={"dataset_id": dataset_id})
     assert str(dag_run.state) == "success", task_states(dag_run)
-    (spec,) = specs_on_server(emulator)
+    (spec,) = specs_on(emulator)
     assert spec["status"] == "SUCCEEDED" and spec["dataset_id"] == dataset_id
     # The trigger, not the worker, polled: more than one GET of the spec after the create.
     assert len(emulator.requests(method="GET", path=rf"/api/dataframer/specs/{spec['id']}/$")) >= 2
@@ -63,10 +45,10 @@ def test_seedless_spec_dag_succeeds_and_a_rerun_reuses_the_spec(emulator: Emulat
     dag = load_example_dag("example_dataframer_seedless_spec")
     first = dag.test()
     assert str(first.state) == "success", task_states(first)
-    (spec,) = specs_on_server(emulator)
+    (spec,) = specs_on(emulator)
     assert spec["status"] == "SUCCEEDED" and not spec.get("dataset_id")
     assert len(emulator.requests(method="POST", path=r"/api/dataframer/specs/$")) == 1
     # Same logical date, same templated name: the re-run adopts the spec instead of duplicating it.
     second = rerun(dag, first)
     assert str(second.state) == "success", task_states(second)
-    assert [s["id"] for s in specs_on_server(emulator)] == [spec["id"]]
+    assert [s["id"] for s in specs_on(emulator)] == [spec["id"]]

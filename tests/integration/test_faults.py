@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from airflow_provider_dataframer.operators.spec import CreateSpecOperator
-from tests.integration.conftest import point_connection_at
+from tests.integration.conftest import point_connection_at, specs_on, upload_csv_seed
 from tests.integration.task_runner import first_event, rebuild_trigger, run_task
 
 if TYPE_CHECKING:
@@ -36,10 +36,6 @@ def spec_operator(**overrides: Any) -> CreateSpecOperator:
     }
     kwargs.update(overrides)
     return CreateSpecOperator(**kwargs)
-
-
-def specs_on(server: EmulatorServer) -> list[dict[str, Any]]:
-    return list(httpx.get(f"{server.url}/api/dataframer/specs/", headers=server.headers).json())
 
 
 def creates(server: EmulatorServer) -> int:
@@ -218,16 +214,11 @@ def test_name_clash_with_other_inputs_is_an_error_and_untouched(server: Emulator
     theirs = run_task(
         spec_operator(generation_objectives="someone else's objectives", wait_for_completion=False)
     )
-    dataset = httpx.post(
-        f"{server.url}/api/dataframer/seed-datasets/create/",
-        headers=server.headers,
-        data={"name": "clash-seed", "dataset_type": "SINGLE_FILE"},
-        files=[("files", ("s.csv", b"a,b\n1,2\n3,4\n5,6\n", "text/csv"))],
-    ).json()
+    dataset_id = upload_csv_seed(server, "clash-seed", "s.csv", b"a,b\n1,2\n3,4\n5,6\n")
     # The emulator keeps names unique per dataset; a deployment that keeps them unique per company
     # refuses the seeded create of the same name, as this rule does.
     server.add_fault(method="POST", path=SPECS, status_code=400, body={"detail": "Spec name already exists"})
-    outcome = run_task(spec_operator(dataset_id=dataset["id"], generation_objectives=None))
+    outcome = run_task(spec_operator(dataset_id=dataset_id, generation_objectives=None))
     assert outcome.state == "failed"
     assert f"already exists ({theirs.result}) but it was made from objectives alone" in outcome.message
     assert "ds_nodash" in outcome.message
@@ -237,20 +228,15 @@ def test_name_clash_with_other_inputs_is_an_error_and_untouched(server: Emulator
 
 def test_same_name_for_another_seed_is_a_separate_spec(server: EmulatorServer) -> None:
     seedless = run_task(spec_operator(wait_for_completion=False))
-    dataset = httpx.post(
-        f"{server.url}/api/dataframer/seed-datasets/create/",
-        headers=server.headers,
-        data={"name": "other-seed", "dataset_type": "SINGLE_FILE"},
-        files=[("files", ("s.csv", b"a,b\n1,2\n3,4\n5,6\n", "text/csv"))],
-    ).json()
+    dataset_id = upload_csv_seed(server, "other-seed", "s.csv", b"a,b\n1,2\n3,4\n5,6\n")
     # A lost answer must adopt the spec of this seed, not the same-named seedless one.
     server.add_fault(method="POST", path=SPECS, action="lose_response")
     seeded = run_task(
-        spec_operator(dataset_id=dataset["id"], generation_objectives=None, wait_for_completion=False)
+        spec_operator(dataset_id=dataset_id, generation_objectives=None, wait_for_completion=False)
     )
     assert seeded.state == "success", seeded.message
     assert seeded.result != seedless.result
-    assert {spec["dataset_id"] for spec in specs_on(server)} == {None, dataset["id"]}
+    assert {spec["dataset_id"] for spec in specs_on(server)} == {None, dataset_id}
 
 
 @pytest.mark.parametrize("deferrable", MODES)
