@@ -4,8 +4,6 @@ Response models ignore unknown fields, and statuses stay plain strings: the serv
 status before the provider knows it, and a poller must keep waiting rather than crash on it.
 """
 
-from __future__ import annotations
-
 import enum
 import re
 import uuid
@@ -61,7 +59,7 @@ def is_known_model(name: str) -> bool:
 class _Response(BaseModel):
     """A response object: unknown fields are ignored so that API additions never break us."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class CreatedResource(_Response):
@@ -220,7 +218,7 @@ class SpecCreateRequest(BaseModel):
     seeded spec and are not sent at all for a seedless one.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"databricks_client_secret"})
 
@@ -274,7 +272,7 @@ class SpecCreateRequest(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _documented_rules(self) -> SpecCreateRequest:
+    def _documented_rules(self) -> "SpecCreateRequest":
         seedless = self.dataset_id is None
         if seedless and not self.generation_objectives:
             raise ValueError(
@@ -319,7 +317,7 @@ class SpecCreateRequest(BaseModel):
         return body
 
     @classmethod
-    def build(cls, **fields: Any) -> SpecCreateRequest:
+    def build(cls, **fields: Any) -> "SpecCreateRequest":
         """Validate ``fields``; raise :class:`DataframerValidationError` naming each bad field."""
         try:
             return cls(**fields)
@@ -361,7 +359,7 @@ class RunCreateRequest(BaseModel):
     are, since the API adds them over time; :meth:`advice` lists them so that the task log says so.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     spec_id: str
     number_of_samples: int
@@ -490,7 +488,7 @@ class RunCreateRequest(BaseModel):
         return self.model_dump(exclude_none=True)
 
     @classmethod
-    def build(cls, **fields: Any) -> RunCreateRequest:
+    def build(cls, **fields: Any) -> "RunCreateRequest":
         """Validate ``fields``; raise :class:`DataframerValidationError` naming each bad field."""
         try:
             return cls(**fields)

@@ -32,12 +32,13 @@ from airflow_provider_dataframer.models import (
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.seed_files import resolve_source
-from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 from airflow_provider_dataframer.waiting import TaskLogger, resolve_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
+
+    from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 
 DEFAULT_TIMEOUT = 24 * 3600.0
 COPY_CHUNK_BYTES = 1024 * 1024
@@ -268,6 +269,8 @@ class CreateRunOperator(DataframerCreateOperator):
         self._result = run_summary(run)
 
     def make_trigger(self, resource_id: str, deadline: float) -> RunStatusTrigger:
+        from airflow_provider_dataframer.triggers.run import RunStatusTrigger
+
         return RunStatusTrigger(
             run_id=resource_id,
             dataframer_conn_id=self.dataframer_conn_id,

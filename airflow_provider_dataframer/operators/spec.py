@@ -22,7 +22,6 @@ from airflow_provider_dataframer.models import (
     is_known_model,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
-from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
 from airflow_provider_dataframer.waiting import resolve_event
 
 if TYPE_CHECKING:
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
 
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
+
+    from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
 
 DEFAULT_TIMEOUT = 24 * 3600.0
 
@@ -248,6 +249,8 @@ class CreateSpecOperator(DataframerCreateOperator):
         return spec_id
 
     def make_trigger(self, resource_id: str, deadline: float) -> SpecStatusTrigger:
+        from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+
         return SpecStatusTrigger(
             spec_id=resource_id,
             dataframer_conn_id=self.dataframer_conn_id,

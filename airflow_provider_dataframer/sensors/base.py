@@ -11,11 +11,12 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnVa
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import ResourceKind, StatusResource
-from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.waiting import StatusWatch, WaitEvent, resolve_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 
 
 class DataframerStatusSensor(BaseSensorOperator):
@@ -35,7 +36,6 @@ class DataframerStatusSensor(BaseSensorOperator):
 
     kind: ClassVar[ResourceKind]
     id_field: ClassVar[str]
-    trigger_class: ClassVar[type[DataframerStatusTrigger]]
 
     def __init__(
         self,
@@ -84,7 +84,7 @@ class DataframerStatusSensor(BaseSensorOperator):
         if event is not None:
             return self.execute_complete(context, dict(event))
         self.defer(
-            trigger=self.trigger_class(
+            trigger=self.trigger_class()(
                 self.resource_id(),
                 dataframer_conn_id=self.dataframer_conn_id,
                 poll_interval=self.poke_interval,
@@ -92,6 +92,11 @@ class DataframerStatusSensor(BaseSensorOperator):
             ),
             method_name="execute_complete",
         )
+
+    @classmethod
+    def trigger_class(cls) -> type[DataframerStatusTrigger]:
+        """The trigger class, imported on first deferral: DAG files that import sensors skip it."""
+        raise NotImplementedError
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Turn the final wait event into the sensor's result, or raise with the server's message."""

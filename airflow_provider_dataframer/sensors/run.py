@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataframer.links import DataframerRunLink
 from airflow_provider_dataframer.models import RUN, Run, StatusResource
 from airflow_provider_dataframer.operators.run import report_finished_run, run_id_from
 from airflow_provider_dataframer.sensors.base import DataframerStatusSensor
-from airflow_provider_dataframer.triggers.run import RunStatusTrigger
+
+if TYPE_CHECKING:
+    from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 
 
 class RunStatusSensor(DataframerStatusSensor):
@@ -32,11 +34,16 @@ class RunStatusSensor(DataframerStatusSensor):
     ui_color = "#e6f4ea"
     kind = RUN
     id_field = "run_id"
-    trigger_class = RunStatusTrigger
 
     def __init__(self, *, run_id: str | Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id = run_id
+
+    @classmethod
+    def trigger_class(cls) -> type[RunStatusTrigger]:
+        from airflow_provider_dataframer.triggers.run import RunStatusTrigger
+
+        return RunStatusTrigger
 
     def resource_id(self) -> str:
         if isinstance(self.run_id, Mapping):

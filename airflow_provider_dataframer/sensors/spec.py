@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataframer.links import DataframerSpecLink
 from airflow_provider_dataframer.models import SPEC
 from airflow_provider_dataframer.sensors.base import DataframerStatusSensor
-from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+
+if TYPE_CHECKING:
+    from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
 
 
 class SpecStatusSensor(DataframerStatusSensor):
@@ -28,8 +30,13 @@ class SpecStatusSensor(DataframerStatusSensor):
     ui_color = "#e8f0fe"
     kind = SPEC
     id_field = "spec_id"
-    trigger_class = SpecStatusTrigger
 
     def __init__(self, *, spec_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec_id = spec_id
+
+    @classmethod
+    def trigger_class(cls) -> type[SpecStatusTrigger]:
+        from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+
+        return SpecStatusTrigger

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ("airflow_provider_dataframer.emulator", "fastapi", "uvicorn", "pandas", "numpy", "starlette")
+TRIGGERER_SIDE = ("airflow_provider_dataframer.triggers.", "airflow_provider_dataframer.polling")
 PROBE = """
 import json, sys, time
 import airflow  # a DAG file's parse already pays for Airflow itself
@@ -41,4 +42,7 @@ def test_operator_modules_import_nothing_heavy() -> None:
     loaded = [m for m in result["modules"] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]  # type: ignore[attr-defined]
     print(f"\nimporting the operator modules took {result['ms']:.1f} ms after Airflow itself")
     assert loaded == [], f"heavy modules imported at DAG parse time: {loaded}"
+    # Only the triggerer runs triggers; operators and sensors import them when they defer.
+    triggerer_side = [m for m in result["modules"] if m.startswith(TRIGGERER_SIDE)]  # type: ignore[attr-defined]
+    assert triggerer_side == [], f"triggerer-side modules imported at DAG parse time: {triggerer_side}"
     assert "airflow_provider_dataframer.operators.spec" in result["modules"]  # type: ignore[operator]
