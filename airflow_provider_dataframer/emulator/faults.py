@@ -329,32 +329,47 @@ class FaultLayer:
             "path": path,
             "query": scope.get("query_string", b"").decode("latin-1"),
         }
+        logged = False
+
+        def record(**outcome: Any) -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                self.log.append(**entry, **outcome)
+
+        async def logging_send(message: Message) -> None:
+            # Log before the client can read the answer: a test that counts requests right after
+            # its call returns must find that call, and never meet it after a reset.
+            if message["type"] == "http.response.start":
+                record(status=int(message["status"]))
+            await send(message)
+
         rule = self.registry.take(method, path)
-        if rule is None:
-            entry["status"] = await self._forward(scope, receive, send, app)
-            self.log.append(**entry)
-            return None
-        entry["fault_id"] = rule.id
-        if rule.delay_seconds:
-            await asyncio.sleep(rule.delay_seconds)
         result: object = None
-        if rule.action == "delay":
-            entry["status"] = await self._forward(scope, receive, send, app)
-        elif rule.action == "error":
-            await _drain(receive)
-            await _send_json(send, rule.status_code, rule.response_body(), rule.response_headers())
-            entry["status"] = rule.status_code
-        elif rule.action == "drop":
-            await _drain(receive)
-            entry["outcome"] = "dropped"
-            result = DROP
-        elif rule.action == "lose_response":
-            await app(scope, receive, self._swallow)
-            entry["outcome"] = "lost_response"
-            result = DROP
+        if rule is None:
+            await app(scope, receive, logging_send)
         else:
-            entry["status"] = await self._override(scope, receive, send, app, rule.status or "")
-        self.log.append(**entry)
+            entry["fault_id"] = rule.id
+            if rule.delay_seconds:
+                await asyncio.sleep(rule.delay_seconds)
+            if rule.action == "delay":
+                await app(scope, receive, logging_send)
+            elif rule.action == "error":
+                await _drain(receive)
+                await _send_json(
+                    logging_send, rule.status_code, rule.response_body(), rule.response_headers()
+                )
+            elif rule.action == "drop":
+                await _drain(receive)
+                record(outcome="dropped")
+                result = DROP
+            elif rule.action == "lose_response":
+                await app(scope, receive, self._swallow)
+                record(outcome="lost_response")
+                result = DROP
+            else:
+                await self._override(scope, receive, logging_send, app, rule.status or "")
+        record()
         return result
 
     @staticmethod
@@ -362,19 +377,7 @@ class FaultLayer:
         return None
 
     @staticmethod
-    async def _forward(scope: Scope, receive: Receive, send: Send, app: InnerApp) -> int | None:
-        status: list[int] = []
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(int(message["status"]))
-            await send(message)
-
-        await app(scope, receive, recording_send)
-        return status[0] if status else None
-
-    @staticmethod
-    async def _override(scope: Scope, receive: Receive, send: Send, app: InnerApp, status: str) -> int | None:
+    async def _override(scope: Scope, receive: Receive, send: Send, app: InnerApp, status: str) -> None:
         messages: list[Message] = []
 
         async def buffering_send(message: Message) -> None:
@@ -382,8 +385,6 @@ class FaultLayer:
 
         await app(scope, receive, buffering_send)
         if not any(m["type"] == "http.response.start" for m in messages):
-            return None
-        messages = _override_status(messages, status)
-        for message in messages:
+            return
+        for message in _override_status(messages, status):
             await send(message)
-        return int(messages[0]["status"])
