@@ -32,6 +32,10 @@ stack per trigger. Instead, the triggers of one connection register with one :cl
   longer than it asked; the others get their observations early, for free).
 * **Deadlines.** Each waiter has a timer at its absolute deadline: one last poll, then the watch's
   timeout event (as :func:`~airflow_provider_dataframer.waiting.wait_blocking` does in a worker).
+* **Errors and rate limits.** A poll is one request, never retried inside: the next poll is the
+  retry, so a request slot is never held through a backoff and a deadline is never overshot by
+  one. A ``Retry-After`` (429, 503) pushes that waiter's next poll, or the next list call, back;
+  a throttled list stays the list (per-id GETs would only raise the request rate).
 * **One client.** One pooled ``httpx.AsyncClient`` per poller, on the ``httpx-aiohttp`` transport
   (measured 0.22-0.28 ms CPU per request at 1-64 requests in flight, against 0.45-0.86 ms for
   httpx's own transport, which also degrades to ~11 ms at 500 in flight), with at most
@@ -46,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -62,9 +67,10 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from airflow_provider_dataframer.exceptions import DataframerError
+from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerError
 from airflow_provider_dataframer.hooks.dataframer import ConnectionSettings, DataframerHook
 from airflow_provider_dataframer.models import RUN, SPEC, Phase, ResourceKind, StatusResource
+from airflow_provider_dataframer.retry import MAX_HONOURED_RETRY_AFTER
 from airflow_provider_dataframer.waiting import StatusWatch, WaitEvent
 
 log = logging.getLogger(__name__)
@@ -174,7 +180,11 @@ class StatusPoller:
         self.settings = settings
         self.key = poller_key(settings)
         self._loop = loop
-        self._hook = DataframerHook.with_async_client(settings, make_async_client(settings))
+        # Each poll is one attempt: the next poll is its retry (see "Errors and rate limits").
+        single_attempt = dataclasses.replace(
+            settings, retry=dataclasses.replace(settings.retry, max_retries=0)
+        )
+        self._hook = DataframerHook.with_async_client(single_attempt, make_async_client(settings))
         self._groups: dict[str, _Group] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
@@ -326,6 +336,7 @@ class StatusPoller:
 
     async def _poll_one(self, waiter: Waiter) -> None:
         started = self._loop.time()
+        pause = 0.0
         try:
             async with self._slots:
                 if not waiter.active:
@@ -333,6 +344,7 @@ class StatusPoller:
                 try:
                     resource = await self._hook.aget_resource(waiter.kind, waiter.resource_id)
                 except Exception as exc:  # the watch decides: transient, 404 or fatal
+                    pause = retry_after(exc)
                     self._settle(waiter, None, exc)
                 else:
                     self._settle(waiter, resource, None)
@@ -345,7 +357,7 @@ class StatusPoller:
             self._reconsider(group)  # the list may be tried again
         if not group.listing:
             delay = waiter.interval * (1 + random.uniform(0, JITTER))
-            self._schedule_one(waiter, max(self._loop.time(), started + delay))
+            self._schedule_one(waiter, max(self._loop.time() + pause, started + delay))
 
     # List polling
 
@@ -361,7 +373,8 @@ class StatusPoller:
         if group.list_blocked_until:
             want = False
         elif group.listing:
-            want = count >= max(1, threshold // 2)  # hysteresis: no flapping at the threshold
+            # Hysteresis: no flapping at the threshold, but never a whole list for a lone waiter.
+            want = count >= max(LIST_MIN_WAITERS - 1, threshold // 2)
         else:
             want = count >= threshold
         if want and not group.listing:
@@ -397,6 +410,7 @@ class StatusPoller:
     async def _poll_list(self, group: _Group) -> None:
         kind = group.kind
         started = self._loop.time()
+        pause = 0.0
         try:
             try:
                 async with self._slots:
@@ -407,11 +421,22 @@ class StatusPoller:
                     )
                 self._feed_list(group, body, started)
             except Exception as exc:
-                self._list_failed(group, exc)
+                pause = retry_after(exc)
+                if pause:
+                    log.warning(
+                        "Listing Dataframer %ss at %s was throttled (%s); listing again in %.0f s.",
+                        kind.name,
+                        self.settings.base_url,
+                        exc,
+                        pause,
+                    )
+                else:
+                    self._list_failed(group, exc)
         finally:
             group.list_task = None
         if group.listing and group.waiters:
-            self._schedule_list(group, max(self._loop.time(), min(w.due for w in group.waiters)))
+            due = min(w.due for w in group.waiters)
+            self._schedule_list(group, max(self._loop.time() + pause, due))
 
     def _feed_list(self, group: _Group, body: list[Any], started: float) -> None:
         kind = group.kind
@@ -464,6 +489,13 @@ class StatusPoller:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def retry_after(error: BaseException) -> float:
+    """The seconds a throttled server asked us to wait (``Retry-After``), or 0."""
+    if isinstance(error, DataframerApiError) and error.retry_after:
+        return min(error.retry_after, MAX_HONOURED_RETRY_AFTER)
+    return 0.0
 
 
 # The pollers of each event loop
@@ -561,7 +593,7 @@ async def wait_for_status(
     """
     try:
         settings = await resolve_settings(dataframer_conn_id)
-    except DataframerError as exc:  # e.g. no API key: the watch turns it into an error event
+    except Exception as exc:  # no API key, no such connection: the watch makes it an error event
         event = watch.observe_error(exc)
         if event is None:
             raise

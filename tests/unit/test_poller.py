@@ -260,15 +260,17 @@ async def test_a_failing_list_call_falls_back_to_per_id_gets(
     assert len(lists) <= 3 * len(calls), "and not in between"
 
 
-async def test_a_list_that_is_not_a_list_falls_back_too(
-    api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_list_that_is_not_a_list_falls_back_too() -> None:
+    api = FakeDataframer()  # not the fixture: its router would answer the list before this one
     with respx.mock(assert_all_called=False) as router:
-        router.get(f"{TEST_BASE_URL}/api/dataframer/specs/").respond(json={"results": [], "next": "?page=2"})
+        paged = router.get(f"{TEST_BASE_URL}/api/dataframer/specs/").respond(
+            json={"results": [], "next": "?page=2"}
+        )
         api.mount(router)  # later routes do not override the first
         ids = [api.add("specs", f"s{n}", "PROCESSING", "SUCCEEDED") for n in range(5)]
         events = await run_all(*(spec_trigger(i) for i in ids))
     assert [e["status"] for e in events] == ["success"] * 5
+    assert paged.call_count == 1, "one list call, then per-id GETs"
     assert len(api.gets()) >= 5
 
 
@@ -469,3 +471,52 @@ def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HTTPS_PROXY")
     monkeypatch.setenv(polling.TRANSPORT_ENV_VAR, "httpx")
     assert polling._aiohttp_transport("https://df-api.dataframer.ai", limits) is None
+
+
+async def test_a_throttled_poll_is_not_retried_inside_and_the_deadline_holds() -> None:
+    """A 429 asking for 2 s: the next poll waits for it, but the deadline still ends the wait on time."""
+    with respx.mock(assert_all_called=False) as router:
+        throttled = router.get(f"{TEST_BASE_URL}/api/dataframer/specs/slow/").respond(
+            429, headers={"Retry-After": "2"}, json={"detail": "Too many requests."}
+        )
+        started = time.time()
+        [event] = await run_all(spec_trigger("slow", poll_interval=0.02, deadline=started + 0.3))
+    assert event["status"] == "timeout"
+    assert time.time() - started < 1.0, "no backoff inside a poll holds the wait past its deadline"
+    # The first poll, then the last one at the deadline: Retry-After kept the 0.02 s interval off.
+    assert throttled.call_count == 2
+
+
+async def test_a_throttled_list_stays_a_list_and_waits_as_asked() -> None:
+    api = FakeDataframer()
+    ids = [api.add("specs", f"s{n}", "PROCESSING") for n in range(5)]
+    with respx.mock(assert_all_called=False) as router:
+        listed = router.get(f"{TEST_BASE_URL}/api/dataframer/specs/").respond(
+            429, headers={"Retry-After": "0.3"}, json={"detail": "Too many requests."}
+        )
+        api.mount(router)
+        task = asyncio.ensure_future(run_all(*(spec_trigger(i) for i in ids)))
+        [poller] = await until_pollers(1)
+        await asyncio.sleep(1.0)
+        assert poller.is_listing(SPEC), "throttling is no reason to send one GET per spec instead"
+        calls = listed.call_count
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert 2 <= calls <= 5, f"{calls} list calls in 1 s at a 0.02 s interval with Retry-After 0.3 s"
+    assert not api.gets()
+
+
+async def test_the_last_waiter_of_a_list_is_read_by_id(api: FakeDataframer) -> None:
+    api.add("specs", "quick1", "PROCESSING", "SUCCEEDED")
+    api.add("specs", "quick2", "PROCESSING", "SUCCEEDED")
+    api.add("specs", "slow", *(["PROCESSING"] * 12), "SUCCEEDED")
+    events = await run_all(*(spec_trigger(i) for i in ("quick1", "quick2", "slow")))
+    assert [e["status"] for e in events] == ["success"] * 3
+    assert len(api.lists()) <= 4, "one list call per interval only while it serves several waiters"
+    assert len(api.gets("slow")) >= 8, "alone, the slow spec is read by id"
+
+
+async def test_a_missing_connection_is_an_error_event() -> None:
+    [event] = await run_all(spec_trigger("s", dataframer_conn_id="no_such_connection"))
+    assert event["status"] == "error"
+    assert "no_such_connection" in event["message"]
