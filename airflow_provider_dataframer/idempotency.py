@@ -12,7 +12,7 @@ import abc
 import enum
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
@@ -21,6 +21,7 @@ from airflow_provider_dataframer.exceptions import (
     DataframerValidationError,
 )
 from airflow_provider_dataframer.models import Phase
+from airflow_provider_dataframer.retry import is_transient
 
 if TYPE_CHECKING:
     from airflow_provider_dataframer.retry import RetryPolicy
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 ExistingT = TypeVar("ExistingT")
 
 CLASH_STATUS_CODES = frozenset({400, 409})
-"""Statuses with which the API may refuse a create because the name is taken."""
+"""Statuses with which the API may refuse a create because the name is taken (409 may also be a
+lock timeout: with no same-named object found, it is retried)."""
 
 
 class IfExists(str, enum.Enum):
@@ -72,6 +74,10 @@ class NamedCreate(abc.ABC, Generic[ExistingT]):
     :param noun: what is created, for messages ("spec", "seed dataset").
     :param name: the unique name.
     """
+
+    finds_only_its_own: ClassVar[bool] = False
+    """True when :meth:`find` can only return what this very create made (it noted what existed
+    before): an object found after a lost answer is then adopted whatever ``if_exists`` says."""
 
     def __init__(self, noun: str, name: str) -> None:
         self.noun = noun
@@ -116,20 +122,19 @@ def create_once(
     """
     Create ``target`` exactly once; return its id and whether an existing object was adopted.
 
-    ``if_exists="fail"`` looks the name up before creating, so that anything found after an
-    ambiguous failure is known to be ours. The other choices create first and look the name up only
-    when the server refuses the name or the answer is lost.
+    ``fail`` and ``replace`` look the name up before creating (and act on what they find), so that
+    anything found after an ambiguous failure is known to be ours. ``reuse`` creates first and looks
+    the name up only when the server refuses the name or the answer is lost; what it finds then is
+    reused or replaced by the same rule, whether this task or an earlier try created it.
     """
-    if if_exists is IfExists.FAIL:
+    replaced = False
+    if if_exists is not IfExists.REUSE:
         existing = target.find()
         if existing is not None:
-            raise DataframerValidationError(
-                f"A {target.noun} named {target.name!r} already exists ({target.id_of(existing)}) and "
-                f"if_exists='fail'. Use a unique, templated name such as '{target.name}-{{{{ ds_nodash }}}}', "
-                f"or if_exists='reuse'."
-            )
+            _resolve_clash(target, existing, if_exists, log)  # fail raises; replace deletes it
+            replaced = True
+    found_is_ours = target.finds_only_its_own or if_exists is not IfExists.REUSE
     attempt = 0
-    replaced = False
     while True:
         attempt += 1
         try:
@@ -137,31 +142,36 @@ def create_once(
         except DataframerError as error:
             if isinstance(error, DataframerApiError) and error.http_status in CLASH_STATUS_CODES:
                 existing = target.find()
+                if existing is None and is_transient(error) and attempt <= retry.max_retries:
+                    sleep(retry.backoff(attempt, error))  # e.g. 409 lock timeout: nothing was made
+                    continue
                 if existing is None or replaced:
                     raise  # refused for another reason, or the name is taken again: the message says
-                resolved = _resolve_clash(target, existing, if_exists, log)
-                if resolved is not None:
-                    return resolved, True
-                replaced = True
-                continue  # the old one was deleted: create again
-            if not is_ambiguous(error):
+            elif not is_ambiguous(error):
                 raise
-            log.warning(
-                "The %s create got no clear answer (%s); looking for it before sending it again.",
-                target.noun,
-                error,
-            )
-            existing = target.find()
-            if existing is not None and target.matches(existing):
-                log.info(
-                    "Adopting %s %s, created by the request whose answer was lost.",
+            else:
+                log.warning(
+                    "The %s create got no clear answer (%s); looking for it before sending it again.",
                     target.noun,
-                    target.id_of(existing),
+                    error,
                 )
-                return target.id_of(existing), True
-            if attempt > retry.max_retries:
-                raise
-            sleep(retry.backoff(attempt, error))
+                existing = target.find()
+                if existing is None or not target.matches(existing):
+                    if attempt > retry.max_retries or not is_transient(error):
+                        raise
+                    sleep(retry.backoff(attempt, error))
+                    continue
+                if found_is_ours:  # the name was free before we sent it
+                    log.info(
+                        "Adopting %s %s, created by the request whose answer was lost.",
+                        target.noun,
+                        target.id_of(existing),
+                    )
+                    return target.id_of(existing), True
+            resolved = _resolve_clash(target, existing, if_exists, log)
+            if resolved is not None:
+                return resolved, True
+            replaced = True  # the old one was deleted: create again
 
 
 def _resolve_clash(
@@ -180,7 +190,8 @@ def _resolve_clash(
         )
     if if_exists is IfExists.FAIL:
         raise DataframerValidationError(
-            f"A {target.noun} named {target.name!r} already exists ({existing_id}) and if_exists='fail'."
+            f"A {target.noun} named {target.name!r} already exists ({existing_id}) and if_exists='fail'. "
+            f"Use a unique, templated name such as '{target.name}-{{{{ ds_nodash }}}}', or if_exists='reuse'."
         )
     phase = target.phase(existing)
     if if_exists is IfExists.REUSE and phase is not Phase.FAILED:

@@ -53,6 +53,8 @@ class RunCreate(NamedCreate[Run]):
     guessed between: the create is then treated as not carried out.
     """
 
+    finds_only_its_own = True
+
     def __init__(self, hook: DataframerHook, request: RunCreateRequest) -> None:
         super().__init__("run", f"for spec {request.spec_id}")
         self.hook = hook

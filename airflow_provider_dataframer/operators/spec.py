@@ -8,7 +8,7 @@ from airflow.providers.common.compat.sdk import BaseHook, conf, mask_secret
 
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import is_unresolved
-from airflow_provider_dataframer.exceptions import DataframerValidationError
+from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
 from airflow_provider_dataframer.links import DataframerSpecLink
@@ -66,7 +66,18 @@ class SpecCreate(NamedCreate[Spec]):
         return SPEC.phase(existing.status)
 
     def delete(self, existing: Spec) -> None:
-        self.hook.delete_spec(existing.id, force=True)
+        # Never with force: replacing a spec must not delete the data generated from it.
+        try:
+            self.hook.delete_spec(existing.id)
+        except DataframerApiError as exc:
+            if exc.http_status not in (400, 409):
+                raise
+            raise DataframerValidationError(
+                f"Spec {existing.id} named {self.name!r} cannot be replaced: {exc.message} "
+                "if_exists='replace' never deletes generated runs: delete the spec with its runs "
+                "yourself, or give this task a unique, templated name such as "
+                f"'{self.name}-{{{{ ds_nodash }}}}'."
+            ) from exc
 
 
 def databricks_fields_from_connection(conn_id: str) -> dict[str, str | None]:

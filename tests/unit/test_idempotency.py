@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -171,3 +172,50 @@ def test_if_exists_parse_lists_the_choices() -> None:
     assert IfExists.parse("replace") is IfExists.REPLACE
     with pytest.raises(DataframerValidationError, match="'reuse', 'fail', 'replace'"):
         IfExists.parse("overwrite")
+
+
+def test_reuse_after_a_lost_answer_still_replaces_an_old_failed_thing() -> None:
+    """The create never reached the server; what the lookup finds is an earlier try's failure."""
+    server = FakeServer("n", "seed", failures=[DataframerApiError(502, "bad gateway", "POST", "/things/")])
+    server.things["n"] = Thing("old", "n", "seed", Phase.FAILED)
+    server.create = _bypassing_the_clash(server)  # type: ignore[method-assign]
+    new_id, adopted = run(server)
+    assert server.deleted == ["old"] and not adopted and server.things["n"].id == new_id
+
+
+def test_replace_looks_first_so_a_lost_answer_is_not_mistaken_for_the_old_thing() -> None:
+    server = FakeServer("n", "seed", failures=[lost(DataframerApiError(502, "bad gateway", "POST", "/"))])
+    server.things["n"] = Thing("old", "n", "seed", Phase.SUCCEEDED)
+    new_id, adopted = run(server, IfExists.REPLACE)
+    assert server.deleted == ["old"]
+    assert (new_id, adopted) == ("id-1", True), "the new thing, whose answer was lost, is adopted"
+    assert server.create_calls == 1
+
+
+def test_a_lock_timeout_conflict_is_retried() -> None:
+    server = FakeServer("n", "seed", failures=[DataframerApiError(409, "lock timeout", "POST", "/things/")])
+    assert run(server) == ("id-2", False)
+    assert server.create_calls == 2
+
+
+def test_a_lost_answer_is_not_sent_again_when_the_server_says_not_to() -> None:
+    refused = DataframerApiError(500, "do not retry", "POST", "/things/", should_retry=False)
+    server = FakeServer("n", "seed", failures=[refused])
+    with pytest.raises(DataframerApiError, match="do not retry"):
+        run(server)
+    assert server.create_calls == 1
+
+
+def _bypassing_the_clash(server: FakeServer) -> Any:
+    """A create that fails as scripted before the server checks the name (as a proxy error does)."""
+
+    def create() -> str:
+        server.create_calls += 1
+        if server.failures:
+            raise server.failures.pop(0)
+        server.things[server.name] = Thing(
+            f"id-{server.create_calls}", server.name, server.seed, Phase.WORKING
+        )
+        return server.things[server.name].id
+
+    return create

@@ -259,8 +259,23 @@ def test_rerun_replaces_its_failed_spec() -> None:
     respx.get(SPECS_URL).respond(json=[old])
     delete = respx.delete(f"{SPECS_URL}{old['id']}/").respond(204)
     assert operator(wait_for_completion=False).execute(context()) == SPEC_ID
-    assert delete.calls.last.request.url.params["force"] == "true"
+    assert "force" not in delete.calls.last.request.url.params, "replacing never deletes runs"
     assert create.call_count == 2
+
+
+@respx.mock
+def test_replace_never_deletes_the_runs_of_a_spec() -> None:
+    old = existing_spec("SUCCEEDED")
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    respx.get(SPECS_URL).respond(json=[old])
+    respx.delete(f"{SPECS_URL}{old['id']}/").respond(
+        400, json={"detail": "Spec has 2 run(s); delete with force=true to delete them as well."}
+    )
+    with pytest.raises(
+        DataframerValidationError, match=r"cannot be replaced: Spec has 2 run\(s\).*never deletes"
+    ):
+        operator(wait_for_completion=False, if_exists="replace").execute(context())
+    assert not create.called
 
 
 @respx.mock
