@@ -8,9 +8,17 @@ import enum
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 
@@ -56,6 +64,11 @@ def is_known_model(name: str) -> bool:
     return name in KNOWN_MODELS
 
 
+Text = Annotated[str, BeforeValidator(lambda value: "" if value is None else value)]
+"""A string that a response may send as null, read as "" (a null status is an unknown one: waited
+through, never a crash)."""
+
+
 class _Response(BaseModel):
     """A response object: unknown fields are ignored so that API additions never break us."""
 
@@ -72,7 +85,7 @@ class StatusResource(_Response):
     """Anything that is waited for: it has an id, a status and, when it failed, an error."""
 
     id: str
-    status: str = ""
+    status: Text = ""
     error: str | None = None
 
     def progress(self) -> str:
@@ -83,7 +96,7 @@ class StatusResource(_Response):
 class Spec(StatusResource):
     """A spec, as read from ``GET /api/dataframer/specs/{id}/`` (or an item of the list)."""
 
-    name: str = ""
+    name: Text = ""
     dataset_id: str | None = None
     dataset_name: str | None = None
     dataset_type: str | None = None
@@ -232,7 +245,7 @@ class SpecCreateRequest(BaseModel):
     extrapolate_axes: bool | None = None
     description: str | None = None
     databricks_client_id: str | None = None
-    databricks_client_secret: str | None = None
+    databricks_client_secret: str | None = Field(default=None, repr=False)
     databricks_api_base: str | None = None
 
     @field_validator("name")

@@ -19,6 +19,10 @@ from airflow_provider_dataframer.retry import is_transient
 
 EventStatus = Literal["success", "failed", "timeout", "error"]
 
+BULKY_FIELDS = frozenset({"content_yaml", "runtime_params", "versions"})
+"""Spec fields left out of a wait's event: it is stored in the metadata database with the deferred
+task, and no waiter needs them (a spec's YAML can run to many kilobytes)."""
+
 
 class TaskLogger(Protocol):
     """The part of a logger a wait uses: Airflow's task and trigger loggers, or ``logging``'s."""
@@ -121,7 +125,7 @@ class StatusWatch:
             id=self.resource_id,
             message=message,
             resource_status=resource.status if resource else None,
-            resource=resource.model_dump(mode="json") if resource else None,
+            resource=resource.model_dump(mode="json", exclude=set(BULKY_FIELDS)) if resource else None,
         )
 
 

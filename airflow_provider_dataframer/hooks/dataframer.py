@@ -130,17 +130,28 @@ def base_url_from(host: str | None, schema: str | None, port: int | None) -> str
     return str(url).rstrip("/")
 
 
-def error_from_response(method: str, path: str, response: httpx.Response) -> DataframerApiError:
-    """The provider exception for an error response, carrying the server's own message."""
+def error_from_response(
+    method: str, path: str, response: httpx.Response, secrets: Sequence[str] = ()
+) -> DataframerApiError:
+    """
+    The provider exception for an error response, carrying the server's own message.
+
+    :param secrets: values to blank out of the message, should the server echo them (the API key,
+        a databricks client secret): exception text reaches callbacks and alert e-mails unmasked.
+    """
     status = response.status_code
     error_class: type[DataframerApiError] = DataframerApiError
     if status == 404:
         error_class = DataframerNotFoundError
     elif status in (401, 403):
         error_class = DataframerAuthError
+    message = server_message(response)
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
     return error_class(
         status,
-        server_message(response),
+        message,
         method,
         path,
         retry_after=parse_retry_after(response.headers),
@@ -172,10 +183,10 @@ def _describe_item(item: Any) -> str:
     return str(item)
 
 
-def checked(method: str, path: str, response: httpx.Response) -> httpx.Response:
+def checked(method: str, path: str, response: httpx.Response, secrets: Sequence[str] = ()) -> httpx.Response:
     """``response`` if it is a success; the provider exception with the server's message otherwise."""
     if response.is_error:
-        raise error_from_response(method, path, response)
+        raise error_from_response(method, path, response, secrets)
     return response
 
 
@@ -287,7 +298,9 @@ class DataframerHook(BaseHook):
 
     # Requests
 
-    def send(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+    def send(
+        self, method: str, path: str, *, idempotent: bool = True, secrets: Sequence[str] = (), **kwargs: Any
+    ) -> httpx.Response:
         """
         Send one API request with the retry policy and return the successful response itself.
 
@@ -295,43 +308,53 @@ class DataframerHook(BaseHook):
         by httpx before each attempt, so a retried upload sends the whole file again.
 
         :param idempotent: False for creates: ambiguous failures are then raised, not retried.
+        :param secrets: secrets in the request besides the API key, kept out of error messages.
         """
+        secrets = (self.settings.api_key, *secrets)
         for attempt in self.settings.retry.retrying(idempotent):
             with attempt:
                 try:
                     response = self.client.request(method, path, **kwargs)
                 except httpx.TransportError as exc:
                     raise transport_error(method, path, exc) from exc
-                return checked(method, path, response)
+                return checked(method, path, response, secrets)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def asend(
-        self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any
+        self, method: str, path: str, *, idempotent: bool = True, secrets: Sequence[str] = (), **kwargs: Any
     ) -> httpx.Response:
         """The async twin of :meth:`send`, with the same retry policy."""
         client = await self.aget_client()
+        secrets = (self.settings.api_key, *secrets)
         async for attempt in self.settings.retry.async_retrying(idempotent):
             with attempt:
                 try:
                     response = await client.request(method, path, **kwargs)
                 except httpx.TransportError as exc:
                     raise transport_error(method, path, exc) from exc
-                return checked(method, path, response)
+                return checked(method, path, response, secrets)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
-    def request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """:meth:`send` one API request and return the decoded JSON of its answer."""
-        return json_body(self.send(method, path, idempotent=idempotent, **kwargs))
+        return json_body(self.send(method, path, **kwargs))
 
-    async def arequest(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+    async def arequest(self, method: str, path: str, **kwargs: Any) -> Any:
         """:meth:`asend` one API request and return the decoded JSON of its answer."""
-        return json_body(await self.asend(method, path, idempotent=idempotent, **kwargs))
+        return json_body(await self.asend(method, path, **kwargs))
 
     # Specs
 
     def create_spec(self, spec: SpecCreateRequest) -> CreatedResource:
         """Start spec generation; the answer may be ``{"id": ...}`` or the whole spec."""
-        body = self.request("POST", SPEC.collection_path, json=spec.to_body(), idempotent=False)
+        secret = spec.databricks_client_secret
+        body = self.request(
+            "POST",
+            SPEC.collection_path,
+            json=spec.to_body(),
+            idempotent=False,
+            secrets=(secret,) if secret else (),
+        )
         return CreatedResource.model_validate(body)
 
     def get_spec(self, spec_id: str) -> Spec:

@@ -228,7 +228,8 @@ class CreateSpecOperator(DataframerCreateOperator):
         if at_construction and databricks_deferred:
             # The databricks requirement depends on the rendered model or on a connection.
             fields.update({key: fields[key] or "checked at run time" for key in DATABRICKS_FIELDS})
-        elif self.databricks_conn_id:
+        elif self.databricks_conn_id and str(fields["spec_generation_model_name"]).startswith("databricks/"):
+            # Only a databricks model needs the credentials: never send a secret that is not needed.
             fields.update(databricks_fields_from_connection(self.databricks_conn_id))
         return SpecCreateRequest.build(**fields)
 

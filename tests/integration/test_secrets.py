@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
@@ -66,13 +67,12 @@ def test_nothing_secret_leaks_from_a_full_run(
 
 
 def test_secrets_are_masked_in_rendered_fields() -> None:
-    operator = databricks_operator(databricks_client_secret="{{ var.value.dbx_secret }}")
-    operator.databricks_client_secret = DBX_SECRET + "-rendered"  # what rendering produced
-    operator._mask_secrets()
-    assert DBX_SECRET + "-rendered" not in str(redact(operator.databricks_client_secret))
-    assert DBX_SECRET + "-rendered" not in str(
-        redact({"databricks_client_secret": operator.databricks_client_secret})
-    )
+    rendered = f"rendered-{uuid.uuid4().hex}"  # no secret masked before is a part of it
+    operator = databricks_operator(databricks_client_secret="{{ dbx_secret }}")
+    operator.render_template_fields({"dbx_secret": rendered})  # type: ignore[arg-type]
+    assert operator.databricks_client_secret == rendered
+    assert rendered not in str(redact(operator.databricks_client_secret))
+    assert rendered not in str(redact({"databricks_client_secret": operator.databricks_client_secret}))
 
 
 def test_failures_never_carry_the_secrets(

@@ -292,3 +292,31 @@ def test_api_key_never_reaches_logs_even_at_debug(caplog: pytest.LogCaptureFixtu
     assert TEST_API_KEY not in repr(hook.settings)
     assert TEST_API_KEY not in repr(excinfo.value)
     assert "retry 1/2" in caplog.text
+
+
+@respx.mock
+def test_a_key_echoed_by_the_server_is_blanked_out_of_the_error() -> None:
+    respx.get(f"{SPECS_URL}{SPEC_ID}/").respond(401, json={"detail": f"Invalid API key {TEST_API_KEY}."})
+    with pytest.raises(DataframerAuthError) as caught:
+        DataframerHook().get_spec(SPEC_ID)
+    assert TEST_API_KEY not in str(caught.value) and TEST_API_KEY not in caught.value.message
+    assert "Invalid API key ***." in str(caught.value)
+
+
+@respx.mock
+def test_a_databricks_secret_echoed_by_the_server_is_blanked_out_of_the_error() -> None:
+    secret = "dbx-echoed-secret-7d1c"
+    respx.post(SPECS_URL).respond(400, json={"detail": f"databricks_client_secret {secret} was refused"})
+    request = SpecCreateRequest(
+        name="s",
+        generation_objectives="o",
+        spec_generation_model_name="databricks/databricks-gpt-5",
+        databricks_client_id="id",
+        databricks_client_secret=secret,
+        databricks_api_base="https://adb.example/serving-endpoints",
+    )
+    assert secret not in repr(request) and secret not in str(request)
+    with pytest.raises(DataframerApiError) as caught:
+        DataframerHook().create_spec(request)
+    assert secret not in str(caught.value)
+    assert "databricks_client_secret *** was refused" in str(caught.value)

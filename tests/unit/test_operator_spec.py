@@ -325,6 +325,14 @@ def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatc
     mask.assert_any_call("dbx-s3cret")
 
 
+@respx.mock
+def test_databricks_credentials_are_not_read_or_sent_for_another_model() -> None:
+    op = operator(databricks_conn_id="no_such_connection", wait_for_completion=False)
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    assert op.execute(context()) == SPEC_ID
+    assert not any(key.startswith("databricks") for key in json.loads(create.calls.last.request.content))
+
+
 def test_databricks_conn_id_and_fields_are_exclusive() -> None:
     with pytest.raises(DataframerValidationError, match="either databricks_conn_id or the databricks_"):
         operator(databricks_conn_id="dbx", databricks_client_id="cid")

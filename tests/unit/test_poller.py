@@ -79,6 +79,7 @@ class FakeDataframer:
         else:
             body["name"] = f"spec-{resource_id}"
             if full and status == "SUCCEEDED":
+                body["description"] = "read whole"
                 body["content_yaml"] = "fields: []"
         if full and status == "FAILED":
             body["error"] = f"{resource_id}: no usable rows"
@@ -158,8 +159,9 @@ async def test_many_spec_waiters_share_one_list_call_per_interval(api: FakeDataf
 
     assert [e["status"] for e in events] == ["success"] * 50
     assert [e["id"] for e in events] == ids
-    # The final event is the whole object, read by id (the list has no content_yaml).
-    assert all(e["resource"]["content_yaml"] == "fields: []" for e in events)
+    # The final event is the object read by id (the list has no description), without its YAML.
+    assert all(e["resource"]["description"] == "read whole" for e in events)
+    assert all("content_yaml" not in e["resource"] for e in events), "the YAML is not stored in the event"
     assert len(api.gets()) == 50, "one GET per spec, to read it whole once the list says it is done"
     assert 5 <= len(api.lists()) <= 9, "about one list call per interval until the slowest spec is done"
     assert not polling.pollers(), "the poller closed when its last waiter left"

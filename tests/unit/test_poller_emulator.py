@@ -66,7 +66,7 @@ async def test_specs_and_runs_over_real_http_on_the_pooled_transport(
     events = await task
 
     assert [e["status"] for e in events[:8]] == ["success"] * 8
-    assert all(e["resource"]["content_yaml"] for e in events[:8]), "read whole by id at the end"
+    assert all(e["resource"]["updated_at"] for e in events[:8]), "read whole by id at the end"
     assert events[8]["status"] == "failed" and events[8]["message"]
     expected = (
         "AiohttpTransport" if polling._aiohttp_transport(emulator_connection.url, httpx.Limits()) else None
