@@ -7,8 +7,8 @@ options), or in-process with :class:`EmulatorServer`; pytest fixtures are in
 uvicorn, python-multipart); nothing else in the provider imports it.
 
 It serves every endpoint of the documented contract with its trailing slash, checks
-``Authorization: Bearer <key>`` on every ``/api/`` request, and answers errors as
-``{"detail": "..."}``. Lifecycles are time based (see ``EmulatorConfig``), so with ``--state FILE``
+``Authorization: Bearer <key>`` on every ``/api/`` request before reading its body (a request
+without valid credentials is a 401 whatever its body), and answers errors as ``{"detail": "..."}``. Lifecycles are time based (see ``EmulatorConfig``), so with ``--state FILE``
 a restarted emulator resumes specs and runs where they were.
 
 Deterministic failures on demand:
@@ -21,6 +21,10 @@ Deterministic failures on demand:
   ``samples_failed`` > 0 (a tenth of the samples, at least one).
 * A SINGLE_FILE seed with fewer than 2 data rows (e.g. a CSV with only a header) is refused at
   upload with a 400 naming the file, as are the other documented type, size and count limits.
+* A seed dataset that gets through upload with no usable content (no data row with a value and
+  no non-blank text in any file: e.g. a MULTI_FILE dataset of empty ``.txt`` files or header-only
+  CSVs, or a SINGLE_FILE JSON of empty records): a spec built from it ends ``FAILED`` with an
+  ``error`` ``Seed dataset '<name>' has no usable rows: ...`` naming the files and why.
 
 Fault injection (see :mod:`~airflow_provider_dataframer.emulator.faults`): rules given at start
 (``EmulatorConfig.faults`` or ``--fault JSON``), through ``EmulatorServer.add_fault()``, or over

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Coroutine
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Receive, Scope, Send
 
@@ -89,6 +91,25 @@ def require_api_key(request: Request) -> None:
         raise ApiError(401, "Invalid API key.", challenge)
 
 
+class AuthenticatedRoute(APIRoute):
+    """
+    A route of the documented API: the API key is checked before anything else.
+
+    FastAPI reads and parses a JSON body before it solves a route's dependencies, so a key check
+    as a dependency would let a malformed body answer 422 to a request without credentials.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler of this route, behind :func:`require_api_key`."""
+        handler = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            require_api_key(request)
+            return await handler(request)
+
+        return authenticated
+
+
 def _form_text(form: FormData, name: str, required: bool = False) -> str | None:
     value = form.get(name)
     if value is None:
@@ -124,7 +145,7 @@ async def _uploads(form: FormData) -> list[Upload]:
 
 
 def _api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_api_key)])
+    router = APIRouter(prefix=API_PREFIX, route_class=AuthenticatedRoute)
 
     @router.post("/seed-datasets/create/", status_code=201)
     async def create_dataset(request: Request, service: Service) -> dict[str, Any]:

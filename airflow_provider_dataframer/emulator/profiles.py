@@ -8,7 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_dataframer.emulator.seeds import Table
+from airflow_provider_dataframer.emulator.errors import ApiError
+from airflow_provider_dataframer.emulator.seeds import TABULAR_EXTENSIONS, Table, Upload, read_table
 
 ColumnKind = Literal["integer", "number", "category", "text"]
 
@@ -196,3 +197,49 @@ def keywords(text: str, limit: int = 8) -> list[str]:
     """The most frequent meaningful words of ``text``, most frequent first."""
     words = Counter(w.lower() for w in _WORD.findall(text) if w.lower() not in _STOPWORDS)
     return [word for word, _ in words.most_common(limit)]
+
+
+def _usable_row(row: dict[str, Any]) -> bool:
+    return any(label(value).strip() for value in row.values())
+
+
+def file_emptiness(upload: Upload) -> str | None:
+    """
+    Why a seed file holds nothing to learn from, or ``None`` when it holds a usable row or text.
+
+    A CSV, JSON or JSONL file that parses as a table needs a data row with a non-empty value;
+    one that does not is a document, like every other file, and needs non-blank content.
+
+    :param upload: the seed file.
+    """
+    if not upload.content.decode("utf-8-sig", errors="replace").strip():
+        return "is empty"
+    if upload.extension not in TABULAR_EXTENSIONS:
+        return None
+    try:
+        table = read_table(upload)
+    except ApiError:
+        return None  # not a table (possible in a MULTI_FILE dataset): a non-blank document
+    if not table.rows:
+        return "has no data rows"
+    if not any(_usable_row(row) for row in table.rows):
+        return f"has {len(table.rows)} data row(s), all without a value"
+    return None
+
+
+def seed_emptiness(uploads: list[Upload], shown: int = 3) -> str | None:
+    """
+    Why a seed dataset has nothing to learn from (no file with a usable row or text), or ``None``.
+
+    :param uploads: the dataset's files.
+    :param shown: how many files the answer names before summing up the rest.
+    """
+    reasons = []
+    for upload in uploads:
+        reason = file_emptiness(upload)
+        if reason is None:
+            return None
+        reasons.append(f"'{upload.path}' {reason}")
+    if len(reasons) > shown:
+        reasons[shown:] = [f"{len(reasons) - shown} more file(s) likewise"]
+    return "; ".join(reasons) or "it has no files"

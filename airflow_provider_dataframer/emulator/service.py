@@ -25,6 +25,7 @@ from airflow_provider_dataframer.emulator.generator import (
     merge_spec_yaml,
 )
 from airflow_provider_dataframer.emulator.lifecycle import run_progress, spec_status
+from airflow_provider_dataframer.emulator.profiles import seed_emptiness
 from airflow_provider_dataframer.emulator.records import (
     DATASET_TYPES,
     DatasetRecord,
@@ -197,6 +198,28 @@ class EmulatorService:
             if missing:
                 raise bad_request(f"{', '.join(missing)} required with a databricks/ model ('{model}').")
 
+    @staticmethod
+    def _spec_failure(
+        body: SpecCreate, dataset: DatasetRecord | None, seed: SeedMaterial | None
+    ) -> str | None:
+        """
+        The ``error`` a new spec ends FAILED with, or ``None`` when it will succeed.
+
+        :param body: the create request; the failure marker in its name or objectives fails it.
+        :param dataset: the seed dataset, ``None`` for a seedless spec.
+        :param seed: the dataset's files; a seed without a usable row or text fails the spec.
+        """
+        if FAIL_SPEC_MARKER in body.name or FAIL_SPEC_MARKER in (body.generation_objectives or ""):
+            return (
+                "Spec generation failed: the model could not derive a consistent structure from the input "
+                f"(emulator marker {FAIL_SPEC_MARKER})."
+            )
+        if dataset is not None and seed is not None:
+            emptiness = seed_emptiness(seed.uploads)
+            if emptiness is not None:
+                return f"Seed dataset '{dataset.name}' has no usable rows: {emptiness}."
+        return None
+
     def create_spec(self, body: SpecCreate) -> Json:
         """Start generating a spec; answer ``{"id": ...}`` (or the whole spec, if so configured)."""
         self._check_spec_request(body)
@@ -210,15 +233,10 @@ class EmulatorService:
                     raise bad_request(f"A spec named '{body.name}' already exists {scope}.")
             spec_id = str(uuid.uuid4())
             ready_at = now + self.config.spec_seconds
-            fails = FAIL_SPEC_MARKER in body.name or FAIL_SPEC_MARKER in (body.generation_objectives or "")
+            seed = self._seed(dataset) if dataset else None
+            error = self._spec_failure(body, dataset, seed)
             versions = []
-            error = None
-            if fails:
-                error = (
-                    "Spec generation failed: the model could not derive a consistent structure from the input "
-                    f"(emulator marker {FAIL_SPEC_MARKER})."
-                )
-            else:
+            if error is None:
                 options = SpecOptions(
                     spec_id=spec_id,
                     name=body.name,
@@ -230,7 +248,7 @@ class EmulatorService:
                     extrapolate_values=body.extrapolate_values,
                     extrapolate_axes=body.extrapolate_axes,
                 )
-                content = build_spec_yaml(options, self._seed(dataset) if dataset else None)
+                content = build_spec_yaml(options, seed)
                 versions.append(SpecVersion(version=1, content_yaml=content, created_at=ready_at))
             runtime_params: dict[str, Any] = {
                 "spec_generation_model_name": body.spec_generation_model_name,

@@ -73,3 +73,44 @@ def test_admin_endpoints_need_no_key(dataframer_emulator_factory):
     server = dataframer_emulator_factory(api_key="s3cret")
     assert httpx.get(server.url + "/_emulator/health").json() == {"status": "ok"}
     assert httpx.get(server.url + "/_emulator/faults").status_code == 200
+
+
+MALFORMED_BODIES = [
+    ("POST", SPECS),
+    ("PUT", SPECS + "x/"),
+    ("POST", "/api/dataframer/runs/"),
+    ("POST", "/api/dataframer/seed-datasets/create/"),
+]
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(("method", "path"), MALFORMED_BODIES)
+def test_malformed_body_without_auth_is_401_not_422(emulator, method, path):
+    response = httpx.request(method, emulator.url + path, content=b"{nope", headers=JSON)
+    assert response.status_code == 401
+    assert "not provided" in response.json()["detail"]
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_malformed_auth_wins_over_malformed_body(emulator):
+    response = httpx.post(
+        emulator.url + SPECS, content=b"{nope", headers={**JSON, "Authorization": "Token a"}
+    )
+    assert response.status_code == 401
+    assert "Malformed" in response.json()["detail"]
+
+
+def test_malformed_body_with_a_good_key_is_still_422(emulator):
+    response = httpx.post(emulator.url + SPECS, content=b"{nope", headers={**JSON, **emulator.headers})
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], str)
+
+
+@pytest.mark.parametrize("body", [b"{nope", b'{"name": 5}', b"[]"])
+def test_wrong_configured_key_is_401_before_validation(dataframer_emulator_factory, body):
+    server = dataframer_emulator_factory(api_key="s3cret")
+    wrong = httpx.post(server.url + SPECS, content=body, headers={**JSON, "Authorization": "Bearer other"})
+    assert wrong.status_code == 401
+    assert wrong.json() == {"detail": "Invalid API key."}
+    right = httpx.post(server.url + SPECS, content=body, headers={**JSON, "Authorization": "Bearer s3cret"})
+    assert right.status_code == 422

@@ -124,6 +124,65 @@ def test_fail_marker_ends_failed_with_error(api, body):
     assert versions == []
 
 
+@pytest.mark.parametrize(
+    ("dataset_type", "files", "folders", "reason"),
+    [
+        ("MULTI_FILE", [("a.txt", b""), ("b.md", b" \n\t\n")], None, "'a.txt' is empty; 'b.md' is empty"),
+        ("MULTI_FILE", [("a.csv", b"id,name\n"), ("b.jsonl", b"\n")], None, "'a.csv' has no data rows"),
+        (
+            "MULTI_FILE",
+            [("a.json", b"[]"), ("b.pdf", b"")],
+            None,
+            "'a.json' has no data rows; 'b.pdf' is empty",
+        ),
+        ("MULTI_FOLDER", [("a.txt", b""), ("b.txt", b"")], ["one", "two"], "'one/a.txt' is empty"),
+        (
+            "SINGLE_FILE",
+            [("rows.json", b"[{}, {}]")],
+            None,
+            "'rows.json' has 2 data row(s), all without a value",
+        ),
+        ("SINGLE_FILE", [("rows.jsonl", b'{"a": ""}\n{"a": null}\n')], None, "all without a value"),
+    ],
+)
+def test_seed_without_usable_rows_ends_failed_with_error(api, dataset_type, files, folders, reason):
+    dataset = api.dataset(name="hollow", dataset_type=dataset_type, files=files, folder_names=folders)
+    spec_id = api.create_spec(name="from hollow", dataset_id=dataset["id"])
+    spec = api.wait_spec(spec_id)
+    assert spec["status"] == "FAILED"
+    assert spec["error"].startswith("Seed dataset 'hollow' has no usable rows: ")
+    assert reason in spec["error"]
+    assert spec["content_yaml"] is None
+    response = api.post("/runs/", json={"spec_id": spec_id, "number_of_samples": 1})
+    assert response.status_code == 400
+
+
+def test_seed_failure_names_a_few_files_then_sums_up(api):
+    files = [(f"f{i}.txt", b"") for i in range(6)]
+    dataset = api.dataset(name="hollow", dataset_type="MULTI_FILE", files=files)
+    spec = api.wait_spec(api.create_spec(name="s", dataset_id=dataset["id"]))
+    assert spec["error"] == (
+        "Seed dataset 'hollow' has no usable rows: 'f0.txt' is empty; 'f1.txt' is empty; "
+        "'f2.txt' is empty; 3 more file(s) likewise."
+    )
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        [("a.txt", b""), ("b.txt", b"one line of text")],
+        [("a.csv", b"id,name\n"), ("b.csv", b"id,name\n1,x\n")],
+        [("a.json", b'{"not": "a table"}'), ("b.txt", b"")],
+        [("a.pdf", b"%PDF-1.4 ..."), ("b.txt", b"")],
+    ],
+)
+def test_one_usable_file_is_enough(api, files):
+    dataset = api.dataset(name="partly", dataset_type="MULTI_FILE", files=files)
+    spec = api.wait_spec(api.create_spec(name="s", dataset_id=dataset["id"]))
+    assert spec["status"] == "SUCCEEDED", spec["error"]
+    assert spec["error"] is None
+
+
 def test_spec_names_are_unique_within_dataset(api):
     first = api.dataset(name="one")
     second = api.dataset(name="two")
