@@ -41,13 +41,13 @@ with DAG(
 ) as dag:
     upload = UploadSeedDatasetOperator(
         task_id="upload_seed",
-        name="support-tickets-{{ ds_nodash }}",
+        name="chain-support-tickets-{{ ds_nodash }}",
         paths="{{ params.seed_path }}",
         description="Support tickets exported from the help desk",
     )
     create_spec = CreateSpecOperator(
         task_id="create_spec",
-        name="support-spec-{{ ds_nodash }}",
+        name="chain-support-spec-{{ ds_nodash }}",
         dataset_id=upload.output,
         deferrable=True,
         poll_interval=POLL_INTERVAL,

@@ -127,7 +127,9 @@ class CreateRunOperator(DataframerCreateOperator):
 
     A run is paid for, so it is created once: a create whose answer was lost is never blindly
     repeated, on Airflow 3.3+ a retry after a worker crash reconnects to the stored run, and when
-    the task is killed the run is canceled (``cancel_on_kill``).
+    the task is killed the run is canceled (``cancel_on_kill``): from the worker on every Airflow
+    version, from the triggerer only on Airflow 3.3+ (older triggerers never tell a trigger that
+    its task was killed; the task log says so when the run is deferred).
 
     :param spec_id: the spec to generate from (templated), e.g. ``create_spec.output``.
     :param number_of_samples: how many samples to generate, 1 to 20000 (templated).
@@ -164,7 +166,14 @@ class CreateRunOperator(DataframerCreateOperator):
         "revision_model",
         "revision_types",
         "filtering_types",
+        "max_revision_cycles",
         "seed_shuffling_level",
+        "max_examples_in_prompt",
+        "unified_multifield",
+        "skip_outline",
+        "generation_thinking_budget",
+        "outline_thinking_budget",
+        "revision_thinking_budget",
         "tools",
     )
     operator_extra_links = (DataframerRunLink(),)
@@ -271,8 +280,17 @@ class CreateRunOperator(DataframerCreateOperator):
         self._result = run_summary(run)
 
     def make_trigger(self, resource_id: str, deadline: float) -> RunStatusTrigger:
+        from airflow.triggers.base import BaseTrigger
+
         from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 
+        if self.cancel_on_kill and not hasattr(BaseTrigger, "on_kill"):
+            self.log.warning(
+                "This Airflow's triggerer does not tell triggers that their task was killed (3.3+ "
+                "does): while deferred, killing this task leaves run %s running. Cancel it in "
+                "Dataframer, or wait in the worker (deferrable=False) to have a kill cancel it.",
+                resource_id,
+            )
         return RunStatusTrigger(
             run_id=resource_id,
             dataframer_conn_id=self.dataframer_conn_id,

@@ -6,7 +6,12 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
 
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
@@ -100,6 +105,8 @@ class DataframerStatusSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Turn the final wait event into the sensor's result, or raise with the server's message."""
+        if event.get("status") == "timeout":  # as when poking: a sensor's timeout is not retried
+            raise AirflowSensorTimeout(event.get("message", "Timed out"))
         resource = resolve_event(event)
         self.log.info("%s", event["message"])
         return self.result(resource, str(event["id"]))

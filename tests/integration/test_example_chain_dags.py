@@ -75,6 +75,9 @@ def test_chain_dag_writes_to_an_object_storage_uri(emulator: EmulatorServer, out
 def test_scheduled_regeneration_dag(emulator: EmulatorServer, output_dir: Path) -> None:
     dag = load_example_dag("example_dataframer_scheduled_regeneration")
     assert not dag.catchup
+    timetable = dag.timetable  # Airflow 3's task SDK names it expression, Airflow 2 _expression
+    cron = getattr(timetable, "expression", None) or getattr(timetable, "_expression", None)
+    assert cron == "0 6 * * 1", "weekly, Monday 06:00"
     dag_run = dag.test()
     assert str(dag_run.state) == "success", states(dag_run)
     (spec,) = api(emulator, "specs/")

@@ -10,9 +10,11 @@ import httpx
 import pytest
 import respx
 from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.links import DataframerRunLink
+from airflow_provider_dataframer.models import RunCreateRequest
 from airflow_provider_dataframer.operators.run import CreateRunOperator
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 from airflow_provider_dataframer.waiting import DataframerWaitError
@@ -154,13 +156,16 @@ def test_no_wait_returns_the_current_state() -> None:
 
 
 @respx.mock
-def test_deferrable_defers_to_the_run_trigger() -> None:
+def test_deferrable_defers_to_the_run_trigger(caplog: pytest.LogCaptureFixture) -> None:
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
     respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     get = respx.get(RUN_URL)
     before = time.time()
     with pytest.raises(TaskDeferred) as excinfo:
         operator(deferrable=True, poll_interval=5, timeout=900).execute(context())
+    # Only a triggerer that calls Trigger.on_kill (Airflow 3.3+) can cancel a killed deferred run.
+    warned = "killing this task leaves run" in caplog.text
+    assert warned is not hasattr(BaseTrigger, "on_kill")
     trigger = excinfo.value.trigger
     assert isinstance(trigger, RunStatusTrigger)
     assert trigger.run_id == RUN_ID and trigger.poll_interval == 5 and trigger.cancel_on_kill
@@ -254,3 +259,7 @@ def test_lost_create_answer_without_a_new_run_sends_it_again(mocker: Any) -> Non
     respx.get(RUN_URL).respond(json=run("PENDING"))
     assert operator(wait_for_completion=False).execute(context())["run_id"] == RUN_ID
     assert create.call_count == 2
+
+
+def test_every_run_field_can_be_templated() -> None:
+    assert set(CreateRunOperator.template_fields) == set(RunCreateRequest.model_fields)

@@ -7,7 +7,7 @@ from unittest import mock
 import httpx
 import pytest
 import respx
-from airflow.providers.common.compat.sdk import PokeReturnValue, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, PokeReturnValue, TaskDeferred
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.links import DataframerRunLink, DataframerSpecLink
@@ -158,9 +158,14 @@ def test_execute_complete_of_both_sensors() -> None:
         "resource": {"id": RUN_ID, "status": "SUCCEEDED", "samples_completed": 1},
     }
     assert run_sensor().execute_complete(context(), event)["samples_completed"] == 1
-    with pytest.raises(DataframerWaitError, match="Timed out"):
+    # A deferred sensor's timeout is the sensor timeout Airflow does not retry, as when poking.
+    with pytest.raises(AirflowSensorTimeout, match="Timed out"):
         spec_sensor().execute_complete(
             context(), {**event, "kind": "spec", "status": "timeout", "message": "Timed out"}
+        )
+    with pytest.raises(DataframerWaitError, match="ended FAILED"):
+        spec_sensor().execute_complete(
+            context(), {**event, "kind": "spec", "status": "failed", "message": "spec s ended FAILED: x"}
         )
 
 
