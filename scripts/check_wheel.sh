@@ -24,11 +24,34 @@ cd "$work"  # nothing from the source tree on sys.path
 "$work/venv/bin/airflow" providers list -o json > providers.json
 "$work/venv/bin/python" - <<'PY'
 import json
+import warnings
+
+import airflow
+from packaging.version import Version
+
+HOOK_CLASS = "airflow_provider_dataframer.hooks.dataframer.DataframerHook"
 providers = {p["package_name"]: p for p in json.load(open("providers.json"))}
 assert "airflow-provider-dataframer" in providers, sorted(providers)
 print("airflow providers list:", providers["airflow-provider-dataframer"])
-from airflow.providers_manager import ProvidersManager
-hook = ProvidersManager().hooks["dataframer"]
-assert hook is not None and hook.hook_class_name.endswith("DataframerHook"), hook
+
+# Only supported APIs: a deprecated one (e.g. ProvidersManager().hooks on Airflow 3) fails the check.
+with warnings.catch_warnings():
+    warnings.simplefilter("error", DeprecationWarning)
+    warnings.simplefilter("error", FutureWarning)  # Airflow 3's DeprecatedImportWarning is one
+    from airflow.providers_manager import ProvidersManager
+
+    if hasattr(ProvidersManager, "iter_connection_type_hook_ui_metadata"):  # Airflow >= 3.2
+        # What the api-server offers in the connection form (provider metadata, no hook import).
+        ui = {m.connection_type: m for m in ProvidersManager().iter_connection_type_hook_ui_metadata()}
+        assert "dataframer" in ui and ui["dataframer"].hook_class_name == HOOK_CLASS, ui.get("dataframer")
+        print("connection form: 'dataframer' ->", ui["dataframer"].hook_name)
+    if Version(airflow.__version__).major >= 3:
+        # What a task resolves the connection's hook with (task-sdk; imports the hook class).
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+        hook = ProvidersManagerTaskRuntime().hooks["dataframer"]
+    else:
+        hook = ProvidersManager().hooks["dataframer"]
+assert hook is not None and hook.hook_class_name == HOOK_CLASS, hook
 print("connection type 'dataframer' ->", hook.hook_class_name)
 PY

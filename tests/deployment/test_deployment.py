@@ -155,8 +155,7 @@ def test_extra_link_points_at_the_spec_in_the_app(deployment: Deployment, deferr
     from airflow_provider_dataframer.operators.spec import CreateSpecOperator
 
     declared = [link.name for link in getattr(CreateSpecOperator, "operator_extra_links", ())]
-    if "Dataframer Spec" not in declared:
-        pytest.skip(f"CreateSpecOperator declares no 'Dataframer Spec' extra link (it declares {declared})")
+    assert "Dataframer Spec" in declared, f"CreateSpecOperator declares no 'Dataframer Spec' link: {declared}"
     links = deployment.api("GET", f"{deferrable_run.ti_path}/links")["extra_links"]
     spec_id = spec_id_of(deployment, deferrable_run)
     # No `app_url` extra on the connection: a deployment other than the public API is its own app.

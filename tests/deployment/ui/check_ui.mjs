@@ -17,7 +17,9 @@ const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
 const TIMEOUT = config.timeoutMs ?? 60000; // generous: two cores also run four Airflow processes
 const result = { steps: {}, errors: {}, screenshots: [] };
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataframer-ui-chromium-'));
+// test_ui.py passes a fresh directory of its own: it is on chromium's command line, by which the
+// test finds and kills a browser left behind when this script is stopped half-way.
+const userDataDir = config.userDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dataframer-ui-chromium-'));
 // A persistent context on a fresh, empty profile directory (launch() would not take one).
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: config.chromium ?? '/usr/bin/chromium',
