@@ -603,6 +603,17 @@ def mode_load(args: argparse.Namespace, server: Server) -> None:
                 ratio = rows[peer]["cpu_s"] / reference
                 verdict = "met" if ratio <= 0.33 else "NOT met"
                 print(f"   {peer} / {REFERENCE_PEER}: {ratio:.3f} ({verdict})")
+    print("   targets: at most 1 request per waiter per interval; O(1) requests per interval once coalesced")
+    for peer in ("project-spec", "project-run"):
+        row = rows.get(peer)
+        if row and "error" not in row:
+            per_waiter = row["requests"] / (n * k)
+            lists = (row["list_specs"] + row["list_runs"]) / k
+            print(
+                f"   {peer}: {per_waiter:.2f} requests per waiter per interval "
+                f"({'met' if per_waiter <= 1 else 'NOT met'}); {lists:.1f} list calls per interval for {n} "
+                f"waiters ({'met' if lists <= 2 else 'NOT met'})"
+            )
 
 
 def run_memory(args: argparse.Namespace, ids: list[str], per_id: bool) -> dict[str, Any]:
