@@ -123,6 +123,14 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
             return
         deadline = time.time() + self.timeout
         if self.deferrable:
+            self.log.info(
+                "Deferring: the triggerer waits for Dataframer %s %s (a poll every %s s, until %s UTC); "
+                "this task holds no worker slot meanwhile.",
+                self.kind.name,
+                resource_id,
+                f"{self.poll_interval:g}",
+                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(deadline)),
+            )
             self.defer(trigger=self.make_trigger(resource_id, deadline), method_name="execute_complete")
         watch = StatusWatch(self.kind, resource_id, deadline, self.log)
         fetch = lambda: self.hook.get_resource(self.kind, resource_id)  # noqa: E731

@@ -139,7 +139,9 @@ def test_blocking_wait_times_out_with_a_clear_message() -> None:
 
 
 @respx.mock
-def test_deferrable_defers_to_the_spec_trigger_with_an_absolute_deadline() -> None:
+def test_deferrable_defers_to_the_spec_trigger_with_an_absolute_deadline(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
     get = respx.get(f"{SPECS_URL}{SPEC_ID}/")
     before = time.time()
@@ -153,6 +155,8 @@ def test_deferrable_defers_to_the_spec_trigger_with_an_absolute_deadline() -> No
     assert trigger.spec_id == SPEC_ID and trigger.poll_interval == 3
     assert before + 600 <= trigger.deadline <= time.time() + 600
     assert not get.called, "the worker does not poll when deferring"
+    task_log = caplog.text + capsys.readouterr().out  # Airflow 3 logs tasks through structlog
+    assert f"the triggerer waits for Dataframer spec {SPEC_ID} (a poll every 3 s" in task_log
 
 
 def test_execute_complete_returns_the_id_or_raises_the_message() -> None:

@@ -156,7 +156,9 @@ def test_no_wait_returns_the_current_state() -> None:
 
 
 @respx.mock
-def test_deferrable_defers_to_the_run_trigger(caplog: pytest.LogCaptureFixture) -> None:
+def test_deferrable_defers_to_the_run_trigger(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     respx.post(RUNS_URL).respond(201, json={"id": RUN_ID})
     respx.get(RUNS_URL).respond(json=[])  # the runs of the spec before the create
     get = respx.get(RUN_URL)
@@ -164,7 +166,9 @@ def test_deferrable_defers_to_the_run_trigger(caplog: pytest.LogCaptureFixture) 
     with pytest.raises(TaskDeferred) as excinfo:
         operator(deferrable=True, poll_interval=5, timeout=900).execute(context())
     # Only a triggerer that calls Trigger.on_kill (Airflow 3.3+) can cancel a killed deferred run.
-    warned = "killing this task leaves run" in caplog.text
+    task_log = caplog.text + capsys.readouterr().out  # Airflow 3 logs tasks through structlog
+    assert "the triggerer waits for Dataframer run" in task_log
+    warned = "killing this task leaves run" in task_log
     assert warned is not hasattr(BaseTrigger, "on_kill")
     trigger = excinfo.value.trigger
     assert isinstance(trigger, RunStatusTrigger)
