@@ -8,8 +8,9 @@ uvicorn, python-multipart); nothing else in the provider imports it.
 
 It serves every endpoint of the documented contract with its trailing slash, checks
 ``Authorization: Bearer <key>`` on every ``/api/`` request before reading its body (a request
-without valid credentials is a 401 whatever its body), and answers errors as ``{"detail": "..."}``. Lifecycles are time based (see ``EmulatorConfig``), so with ``--state FILE``
-a restarted emulator resumes specs and runs where they were.
+without valid credentials is a 401 whatever its body), and answers errors as
+``{"detail": "..."}``. Lifecycles are time based (see ``EmulatorConfig``), so with
+``--state FILE`` a restarted emulator resumes specs and runs where they were.
 
 Deterministic failures on demand:
 
