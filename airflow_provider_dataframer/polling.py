@@ -67,10 +67,10 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerError
+from airflow_provider_dataframer.exceptions import DataframerError
 from airflow_provider_dataframer.hooks.dataframer import ConnectionSettings, DataframerHook
 from airflow_provider_dataframer.models import RUN, SPEC, Phase, ResourceKind, StatusResource
-from airflow_provider_dataframer.retry import MAX_HONOURED_RETRY_AFTER
+from airflow_provider_dataframer.retry import MAX_HONOURED_RETRY_AFTER, requested_wait
 from airflow_provider_dataframer.waiting import StatusWatch, WaitEvent
 
 log = logging.getLogger(__name__)
@@ -492,10 +492,8 @@ class StatusPoller:
 
 
 def retry_after(error: BaseException) -> float:
-    """The seconds a throttled server asked us to wait (``Retry-After``), or 0."""
-    if isinstance(error, DataframerApiError) and error.retry_after:
-        return min(error.retry_after, MAX_HONOURED_RETRY_AFTER)
-    return 0.0
+    """The seconds a throttled server asked us to wait (``Retry-After``, at most a minute), or 0."""
+    return min(requested_wait(error) or 0.0, MAX_HONOURED_RETRY_AFTER)
 
 
 # The pollers of each event loop

@@ -68,6 +68,11 @@ def parse_should_retry(headers: Mapping[str, str]) -> bool | None:
     return None
 
 
+def requested_wait(error: BaseException | None) -> float | None:
+    """The seconds the server asked to wait before the next request (``Retry-After``), if it did."""
+    return error.retry_after if isinstance(error, DataframerApiError) else None
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether an error raised by the hook may go away if the same call is made again later."""
     if isinstance(exc, DataframerTransportError):
@@ -95,7 +100,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int, error: BaseException | None) -> float:
         """Seconds to sleep before retry ``retry_number`` (1-based) after ``error``."""
-        retry_after = error.retry_after if isinstance(error, DataframerApiError) else None
+        retry_after = requested_wait(error)
         if retry_after is not None and 0 < retry_after <= MAX_HONOURED_RETRY_AFTER:
             return retry_after
         delay = min(self.initial_backoff * 2.0 ** (retry_number - 1), self.max_backoff)
