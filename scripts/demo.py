@@ -65,7 +65,7 @@ def dataframer_endpoint() -> Iterator[tuple[str, str]]:
         say(f"DATAFRAMER_API_KEY is set: running against {base_url}")
         yield base_url, api_key
         return
-    from airflow_provider_dataframer.emulator import EmulatorConfig, EmulatorServer
+    from dataframer_emulator import EmulatorConfig, EmulatorServer
 
     config = EmulatorConfig(spec_seconds=3, run_pending_seconds=1, run_seconds=4, download_seconds=1)
     with EmulatorServer(config) as server:

@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 import respx  # noqa: E402
 
 # The emulator's fixtures (dataframer_emulator, dataframer_emulator_factory) for every suite.
-pytest_plugins = ["airflow_provider_dataframer.emulator.testing"]
+pytest_plugins = ["dataframer_emulator.testing"]
 
 # respx patches httpx's own transport by default, which the triggers' aiohttp transport
 # bypasses; mocking at the client covers both.

@@ -409,7 +409,7 @@ class Deployment:
             [
                 self.python_bin,
                 "-m",
-                "airflow_provider_dataframer.emulator",
+                "dataframer_emulator",
                 "--host",
                 LOOPBACK,
                 "--port",

@@ -13,14 +13,14 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.emulator import EmulatorServer
+    from dataframer_emulator import EmulatorServer
 
 _EMULATOR_EXTRA = ("fastapi", "uvicorn", "multipart")
 if any(importlib.util.find_spec(module) is None for module in _EMULATOR_EXTRA):
     # The emulator extra is not installed: there is nothing to test here.
     collect_ignore_glob = ["test_*.py"]
 else:
-    from airflow_provider_dataframer.emulator.testing import (  # noqa: F401 - fixtures
+    from dataframer_emulator.testing import (  # noqa: F401 - fixtures
         dataframer_emulator,
         dataframer_emulator_factory,
     )
@@ -160,7 +160,7 @@ class Api:
 @pytest.fixture(scope="module")
 def shared_emulator() -> Iterator[EmulatorServer]:
     """One fast emulator per test module."""
-    from airflow_provider_dataframer.emulator import EmulatorConfig, EmulatorServer
+    from dataframer_emulator import EmulatorConfig, EmulatorServer
 
     with EmulatorServer(EmulatorConfig(**QUICK_TIMINGS)) as server:
         yield server

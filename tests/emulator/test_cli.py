@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from airflow_provider_dataframer.emulator.__main__ import build_parser, config_from_args, main
+from dataframer_emulator.__main__ import build_parser, config_from_args, main
 
-MODULE = "airflow_provider_dataframer.emulator"
+MODULE = "dataframer_emulator"
 ROOT = Path(__file__).resolve().parents[2]
 
 

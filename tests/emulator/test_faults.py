@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from airflow_provider_dataframer.emulator import FaultRule
+from dataframer_emulator import FaultRule
 
 SPECS = r"/api/dataframer/specs/$"
 

@@ -10,9 +10,9 @@ import zipfile
 import httpx
 import pytest
 
-from airflow_provider_dataframer.emulator import EmulatorConfig, EmulatorServer
-from airflow_provider_dataframer.emulator.records import PreparationRecord, RunRecord
-from airflow_provider_dataframer.emulator.store import MemoryStore, SqliteStore, Store, open_store
+from dataframer_emulator import EmulatorConfig, EmulatorServer
+from dataframer_emulator.records import PreparationRecord, RunRecord
+from dataframer_emulator.store import MemoryStore, SqliteStore, Store, open_store
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_dataframer.emulator.generator import (
+from dataframer_emulator.generator import (
     SeedMaterial,
     SpecOptions,
     build_spec_yaml,
     generate_files,
     merge_spec_yaml,
 )
-from airflow_provider_dataframer.emulator.lifecycle import run_progress, spec_status
-from airflow_provider_dataframer.emulator.profiles import keywords, profile_column
-from airflow_provider_dataframer.emulator.records import RunRecord, SpecRecord
-from airflow_provider_dataframer.emulator.seeds import Upload
+from dataframer_emulator.lifecycle import run_progress, spec_status
+from dataframer_emulator.profiles import keywords, profile_column
+from dataframer_emulator.records import RunRecord, SpecRecord
+from dataframer_emulator.seeds import Upload
 
 
 def _run(**fields) -> RunRecord:

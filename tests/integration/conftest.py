@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.emulator import EmulatorServer
+    from dataframer_emulator import EmulatorServer
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 

@@ -25,7 +25,7 @@ from tests.integration.conftest import EXAMPLE_DAGS, point_connection_at
 from tests.integration.task_runner import rebuild_trigger, run_task
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.emulator import EmulatorServer
+    from dataframer_emulator import EmulatorServer
 
 pytestmark = pytest.mark.integration
 

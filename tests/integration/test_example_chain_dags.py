@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
 from tests.integration.conftest import load_example_dag, point_connection_at
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.emulator import EmulatorServer
+    from dataframer_emulator import EmulatorServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_db")]
 

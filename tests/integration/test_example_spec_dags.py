@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
 from tests.integration.conftest import EXAMPLE_DAGS, load_example_dag, specs_on, upload_csv_seed
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.emulator import EmulatorServer
+    from dataframer_emulator import EmulatorServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_db")]
 

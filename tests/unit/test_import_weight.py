@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("airflow_provider_dataframer.emulator", "fastapi", "uvicorn", "pandas", "numpy", "starlette")
+HEAVY = ("dataframer_emulator", "fastapi", "uvicorn", "pandas", "numpy", "starlette")
 TRIGGERER_SIDE = ("airflow_provider_dataframer.triggers.", "airflow_provider_dataframer.polling")
 PROBE = """
 import json, sys, time

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from airflow_provider_dataframer import polling
-from airflow_provider_dataframer.emulator.server import EmulatorServer
+from dataframer_emulator.server import EmulatorServer
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import RUN, SPEC
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_dataframer.emulator.errors import ApiError
-from airflow_provider_dataframer.emulator.seeds import TABULAR_EXTENSIONS, Table, Upload, read_table
+from dataframer_emulator.errors import ApiError
+from dataframer_emulator.seeds import TABULAR_EXTENSIONS, Table, Upload, read_table
 
 ColumnKind = Literal["integer", "number", "category", "text"]
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_dataframer.emulator.config import EmulatorConfig
-from airflow_provider_dataframer.emulator.errors import ApiError, bad_request, not_found
-from airflow_provider_dataframer.emulator.generator import (
+from dataframer_emulator.config import EmulatorConfig
+from dataframer_emulator.errors import ApiError, bad_request, not_found
+from dataframer_emulator.generator import (
     GeneratedFile,
     SeedMaterial,
     SpecOptions,
@@ -24,9 +24,9 @@ from airflow_provider_dataframer.emulator.generator import (
     generate_files,
     merge_spec_yaml,
 )
-from airflow_provider_dataframer.emulator.lifecycle import run_progress, spec_status
-from airflow_provider_dataframer.emulator.profiles import seed_emptiness
-from airflow_provider_dataframer.emulator.records import (
+from dataframer_emulator.lifecycle import run_progress, spec_status
+from dataframer_emulator.profiles import seed_emptiness
+from dataframer_emulator.records import (
     DATASET_TYPES,
     DatasetRecord,
     DownloadTokenRecord,
@@ -36,10 +36,10 @@ from airflow_provider_dataframer.emulator.records import (
     SpecRecord,
     SpecVersion,
 )
-from airflow_provider_dataframer.emulator.schemas import RunCreate, SpecCreate, SpecUpdate
-from airflow_provider_dataframer.emulator.seeds import Upload, mime_type, uploads_from_zip, validate_uploads
-from airflow_provider_dataframer.emulator.store import Store
-from airflow_provider_dataframer.emulator.views import (
+from dataframer_emulator.schemas import RunCreate, SpecCreate, SpecUpdate
+from dataframer_emulator.seeds import Upload, mime_type, uploads_from_zip, validate_uploads
+from dataframer_emulator.store import Store
+from dataframer_emulator.views import (
     Json,
     dataset_summary,
     dataset_view,

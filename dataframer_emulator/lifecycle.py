@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from airflow_provider_dataframer.emulator.records import RunRecord, SpecRecord
+from dataframer_emulator.records import RunRecord, SpecRecord
 
 TERMINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 

@@ -1,9 +1,9 @@
 """
 An offline emulator of the Dataframer API, for tests, demos and development.
 
-Start it with ``python -m airflow_provider_dataframer.emulator --port 8000`` (``--help`` lists the
+Start it with ``python -m dataframer_emulator --port 8000`` (``--help`` lists the
 options), or in-process with :class:`EmulatorServer`; pytest fixtures are in
-:mod:`airflow_provider_dataframer.emulator.testing`. It needs the ``emulator`` extra (FastAPI,
+:mod:`dataframer_emulator.testing`. It needs the ``emulator`` extra (FastAPI,
 uvicorn, python-multipart); nothing else in the provider imports it.
 
 It serves every endpoint of the documented contract with its trailing slash, checks
@@ -27,7 +27,7 @@ Deterministic failures on demand:
   CSVs, or a SINGLE_FILE JSON of empty records): a spec built from it ends ``FAILED`` with an
   ``error`` ``Seed dataset '<name>' has no usable rows: ...`` naming the files and why.
 
-Fault injection (see :mod:`~airflow_provider_dataframer.emulator.faults`): rules given at start
+Fault injection (see :mod:`~dataframer_emulator.faults`): rules given at start
 (``EmulatorConfig.faults`` or ``--fault JSON``), through ``EmulatorServer.add_fault()``, or over
 HTTP with the admin endpoints, which need no API key:
 
@@ -41,10 +41,10 @@ Download URLs (``/_emulator/downloads/{token}``) are served without auth, like p
 
 from __future__ import annotations
 
-from airflow_provider_dataframer.emulator.app import EmulatorApp, create_app
-from airflow_provider_dataframer.emulator.config import FAST_TIMINGS, EmulatorConfig, SeedLimits
-from airflow_provider_dataframer.emulator.faults import FaultRule, RequestRecord
-from airflow_provider_dataframer.emulator.server import EmulatorServer
+from dataframer_emulator.app import EmulatorApp, create_app
+from dataframer_emulator.config import FAST_TIMINGS, EmulatorConfig, SeedLimits
+from dataframer_emulator.faults import FaultRule, RequestRecord
+from dataframer_emulator.server import EmulatorServer
 
 __all__ = [
     "FAST_TIMINGS",

@@ -1,4 +1,4 @@
-"""Command line: ``python -m airflow_provider_dataframer.emulator --port 8000``."""
+"""Command line: ``python -m dataframer_emulator --port 8000``."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from airflow_provider_dataframer.emulator.config import EmulatorConfig
-from airflow_provider_dataframer.emulator.faults import FaultRule
+from dataframer_emulator.config import EmulatorConfig
+from dataframer_emulator.faults import FaultRule
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The emulator's argument parser."""
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_dataframer.emulator",
+        prog="python -m dataframer_emulator",
         description="Serve an offline emulator of the Dataframer API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
@@ -96,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     import uvicorn
 
-    from airflow_provider_dataframer.emulator.app import create_app
-    from airflow_provider_dataframer.emulator.faults import install_log_filter
+    from dataframer_emulator.app import create_app
+    from dataframer_emulator.faults import install_log_filter
 
     app = create_app(config)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level))

@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Receive, Scope, Send
 
-from airflow_provider_dataframer.emulator.config import EmulatorConfig
-from airflow_provider_dataframer.emulator.errors import ApiError
-from airflow_provider_dataframer.emulator.faults import (
+from dataframer_emulator.config import EmulatorConfig
+from dataframer_emulator.errors import ApiError
+from dataframer_emulator.faults import (
     FaultLayer,
     FaultRegistry,
     FaultRule,
@@ -25,10 +25,10 @@ from airflow_provider_dataframer.emulator.faults import (
     RequestRecord,
     install_log_filter,
 )
-from airflow_provider_dataframer.emulator.schemas import RunCreate, SpecCreate, SpecUpdate
-from airflow_provider_dataframer.emulator.seeds import Upload
-from airflow_provider_dataframer.emulator.service import EmulatorService
-from airflow_provider_dataframer.emulator.store import Store, open_store
+from dataframer_emulator.schemas import RunCreate, SpecCreate, SpecUpdate
+from dataframer_emulator.seeds import Upload
+from dataframer_emulator.service import EmulatorService
+from dataframer_emulator.store import Store, open_store
 
 API_PREFIX = "/api/dataframer"
 # Starlette's form parser stops at 1000 files; the documented limit (1000) must fail with our message.

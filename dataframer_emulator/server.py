@@ -10,10 +10,10 @@ from typing import Any
 
 import uvicorn
 
-from airflow_provider_dataframer.emulator.app import EmulatorApp, create_app
-from airflow_provider_dataframer.emulator.config import EmulatorConfig
-from airflow_provider_dataframer.emulator.faults import FaultRule, RequestRecord, install_log_filter
-from airflow_provider_dataframer.emulator.service import EmulatorService
+from dataframer_emulator.app import EmulatorApp, create_app
+from dataframer_emulator.config import EmulatorConfig
+from dataframer_emulator.faults import FaultRule, RequestRecord, install_log_filter
+from dataframer_emulator.service import EmulatorService
 
 
 class EmulatorServer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider_dataframer.emulator.faults import FaultRule
+from dataframer_emulator.faults import FaultRule
 
 MB = 1024 * 1024
 

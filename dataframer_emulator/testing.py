@@ -3,11 +3,11 @@ Pytest fixtures serving the emulator on loopback with fast lifecycles.
 
 Use them from a ``conftest.py``::
 
-    from airflow_provider_dataframer.emulator.testing import dataframer_emulator, dataframer_emulator_factory
+    from dataframer_emulator.testing import dataframer_emulator, dataframer_emulator_factory
 
 or register the module as a plugin in the root ``conftest.py``::
 
-    pytest_plugins = ["airflow_provider_dataframer.emulator.testing"]
+    pytest_plugins = ["dataframer_emulator.testing"]
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataframer.emulator.config import FAST_TIMINGS, EmulatorConfig
-from airflow_provider_dataframer.emulator.server import EmulatorServer
+from dataframer_emulator.config import FAST_TIMINGS, EmulatorConfig
+from dataframer_emulator.server import EmulatorServer
 
 EmulatorFactory = Callable[..., EmulatorServer]
 

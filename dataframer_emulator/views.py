@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_provider_dataframer.emulator.config import EmulatorConfig
-from airflow_provider_dataframer.emulator.lifecycle import RunProgress, spec_status
-from airflow_provider_dataframer.emulator.records import DatasetRecord, RunRecord, SpecRecord
+from dataframer_emulator.config import EmulatorConfig
+from dataframer_emulator.lifecycle import RunProgress, spec_status
+from dataframer_emulator.records import DatasetRecord, RunRecord, SpecRecord
 
 Json = dict[str, Any]
 

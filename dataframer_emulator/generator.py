@@ -25,9 +25,9 @@ from typing import Any
 
 import yaml
 
-from airflow_provider_dataframer.emulator.errors import bad_request
-from airflow_provider_dataframer.emulator.profiles import ColumnProfile, keywords, label, profile_table
-from airflow_provider_dataframer.emulator.seeds import (
+from dataframer_emulator.errors import bad_request
+from dataframer_emulator.profiles import ColumnProfile, keywords, label, profile_table
+from dataframer_emulator.seeds import (
     TABULAR_EXTENSIONS,
     Table,
     Upload,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from airflow_provider_dataframer.emulator.config import SeedLimits
-from airflow_provider_dataframer.emulator.errors import bad_request
+from dataframer_emulator.config import SeedLimits
+from dataframer_emulator.errors import bad_request
 
 MIME_TYPES: dict[str, str] = {
     "csv": "text/csv",

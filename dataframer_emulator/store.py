@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TypeVar
 
-from airflow_provider_dataframer.emulator.records import Record
+from dataframer_emulator.records import Record
 
 R = TypeVar("R", bound=Record)
 
