@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from airflow_provider_dataframer import polling
-from dataframer_emulator.server import EmulatorServer
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import RUN, SPEC
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
+from dataframer_emulator.server import EmulatorServer
 from tests.conftest import connection_json
 
 
