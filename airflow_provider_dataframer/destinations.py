@@ -65,6 +65,7 @@ class LocalFolder:
     def __init__(self, root: Path, shown: Any) -> None:
         self.root = root
         self.shown = shown
+        self._folders: dict[tuple[str, ...], int] = {}
 
     def __str__(self) -> str:
         return str(self.shown)
@@ -96,51 +97,63 @@ class LocalFolder:
         os.close(handle)
         os.unlink(probe)
 
-    def _open_folder(self, parts: Sequence[str], make: bool) -> int:
-        """A descriptor of the folder ``parts`` below the root, reached without following links."""
-        folder = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        for index, part in enumerate(parts):
+    def _folder(self, parts: tuple[str, ...], make: bool) -> int:
+        """
+        A descriptor of the folder ``parts`` below the root, reached without following links.
+
+        Descriptors are kept until :meth:`close`: each folder is checked once per download, and a
+        folder swapped for a link after its check is not followed either, since the descriptor
+        still names the checked folder.
+        """
+        if parts in self._folders:
+            return self._folders[parts]
+        if not parts:
+            handle = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        else:
+            parent = self._folder(parts[:-1], make)
             try:
                 if make:
                     with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, dir_fd=folder)
-                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+                        os.mkdir(parts[-1], dir_fd=parent)
+                handle = os.open(parts[-1], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
             except OSError as exc:
-                where = "/".join(parts[: index + 1])
                 raise DataframerDownloadError(
-                    f"{where!r} in {FIELD} {self} is a symbolic link or not a folder ({exc.strerror}); "
-                    "files are never written through links out of the destination."
+                    f"{'/'.join(parts)!r} in {FIELD} {self} is a symbolic link or not a folder "
+                    f"({exc.strerror}); files are never written through links out of the destination."
                 ) from None
-            finally:
-                os.close(folder)
-            folder = inner
-        return folder
+        self._folders[parts] = handle
+        return handle
 
     def create(self, parts: Sequence[str]) -> IO[bytes]:
         """Create (or replace) the file ``parts`` below the folder, never through a link."""
-        folder = self._open_folder(_checked(parts)[:-1], make=True)
+        *folders, name = _checked(parts)
+        folder = self._folder(tuple(folders), make=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         try:
-            # Replacing instead of truncating: a link (symbolic or hard) is removed, its target kept.
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(parts[-1], dir_fd=folder)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-            handle = os.open(parts[-1], flags, 0o666, dir_fd=folder)
+            try:
+                handle = os.open(name, flags, 0o666, dir_fd=folder)
+            except FileExistsError:
+                # Replaced, not truncated: a link (symbolic or hard) is removed and its target kept.
+                os.unlink(name, dir_fd=folder)
+                handle = os.open(name, flags, 0o666, dir_fd=folder)
         except OSError as exc:
             raise DataframerDownloadError(
                 f"Cannot write {'/'.join(parts)!r} in {FIELD} {self}: {exc.strerror or exc}"
             ) from None
-        finally:
-            os.close(folder)
         return os.fdopen(handle, "wb")
 
     def remove(self, parts: Sequence[str]) -> None:
         """Remove a file this download wrote, if it is there (best effort, never through a link)."""
+        *folders, name = parts
         with contextlib.suppress(OSError, DataframerDownloadError):
-            folder = self._open_folder(parts[:-1], make=False)
-            try:
-                os.unlink(parts[-1], dir_fd=folder)
-            finally:
-                os.close(folder)
+            os.unlink(name, dir_fd=self._folder(tuple(folders), make=False))
+
+    def close(self) -> None:
+        """Close the folder descriptors kept by :meth:`create`."""
+        folders, self._folders = self._folders, {}
+        for handle in folders.values():
+            with contextlib.suppress(OSError):
+                os.close(handle)
 
 
 class StorageFolder:
@@ -191,6 +204,9 @@ class StorageFolder:
             target = self.root.joinpath(*parts)
             if target.exists():
                 target.unlink()
+
+    def close(self) -> None:
+        """Nothing is held open between objects."""
 
 
 Destination = LocalFolder | StorageFolder

@@ -152,6 +152,8 @@ def extract_zip(
         for parts in written:
             destination.remove(parts)
         raise
+    finally:
+        destination.close()
     return Extracted(written, total)
 
 

@@ -449,6 +449,8 @@ class DownloadRunFilesOperator(BaseOperator):
             except BaseException:
                 destination.remove(parts)
                 raise
+            finally:
+                destination.close()
             self.written = [destination.location(parts)]
             self.log.info("Wrote %s (%d bytes)", self.written[0], total)
         else:

@@ -296,6 +296,17 @@ def test_a_symlink_where_the_kept_zip_goes_is_not_written_through(tmp_path: Path
     assert (out / f"dataframer-run-{RUN_ID}.zip").read_bytes() == payload
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors through /proc")
+def test_folder_descriptors_are_closed_after_an_extraction(tmp_path: Path) -> None:
+    files = {f"{folder}/{n}.txt": b"x" for folder in ("a", "b", "a/c") for n in range(3)}
+    before = len(os.listdir("/proc/self/fd"))
+    extract_zip(io.BytesIO(zip_bytes(files)), open_destination(str(tmp_path)))
+    with pytest.raises(DataframerDownloadError):
+        extract_zip(io.BytesIO(lying_zip()), open_destination(str(tmp_path / "lying")))
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert len(files_under(tmp_path)) == 9
+
+
 # 20,000 files: the XCom result stays small
 
 
