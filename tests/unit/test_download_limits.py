@@ -301,6 +301,7 @@ def test_folder_descriptors_are_closed_after_an_extraction(tmp_path: Path) -> No
     files = {f"{folder}/{n}.txt": b"x" for folder in ("a", "b", "a/c") for n in range(3)}
     before = len(os.listdir("/proc/self/fd"))
     extract_zip(io.BytesIO(zip_bytes(files)), open_destination(str(tmp_path)))
+    (tmp_path / "lying").mkdir()
     with pytest.raises(DataframerDownloadError):
         extract_zip(io.BytesIO(lying_zip()), open_destination(str(tmp_path / "lying")))
     assert len(os.listdir("/proc/self/fd")) == before
