@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath, PurePosixPath
 from typing import IO, Any
 
+from airflow_provider_dataframer.arguments import is_unresolved
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 
 MB = 1024 * 1024
@@ -63,6 +64,66 @@ class SeedLimits:
 
 
 DOCUMENTED_LIMITS = SeedLimits()
+
+
+def _is_source(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip())
+    return isinstance(value, PurePath) or (hasattr(value, "open") and hasattr(value, "exists"))
+
+
+def check_paths(paths: Any, *, at_construction: bool = False) -> list[Any]:
+    """
+    The ``paths`` argument as a list of path strings or path objects; a clear error naming it.
+
+    :param at_construction: True before rendering: a template string or XComArg (whole, or as an
+        item) is accepted as is. After rendering, values are data, braces included.
+    """
+    if at_construction and is_unresolved(paths):
+        return []
+    items = list(paths) if isinstance(paths, (list, tuple)) else [paths]
+    if not items:
+        raise DataframerValidationError("paths is empty: give at least one seed file, folder or ZIP.")
+    for index, item in enumerate(items):
+        if at_construction and is_unresolved(item):
+            continue
+        if not _is_source(item):
+            where = f"paths[{index}]" if isinstance(paths, (list, tuple)) else "paths"
+            raise DataframerValidationError(
+                f"{where} must be a path or URI (a string, a Path or an ObjectStoragePath), got {item!r}"
+            )
+    return items
+
+
+def check_folder_names(folder_names: Any, *, at_construction: bool = False) -> list[str] | None:
+    """
+    The ``folder_names`` argument as a list of names (or None); a clear error naming it.
+
+    A string is refused rather than split into one folder per character.
+
+    :param at_construction: True before rendering: a template string or XComArg is accepted.
+    """
+    if folder_names is None or (at_construction and is_unresolved(folder_names)):
+        return None
+    if not isinstance(folder_names, (list, tuple)):
+        hint = (
+            " (a rendered template is a string: set render_template_as_native_obj=True on the DAG to "
+            "render a list)"
+            if isinstance(folder_names, str)
+            else ""
+        )
+        raise DataframerValidationError(
+            f"folder_names must be a list of folder names, one per file, got {folder_names!r}{hint}"
+        )
+    names = []
+    for index, name in enumerate(folder_names):
+        if at_construction and is_unresolved(name):
+            names.append(str(name))
+            continue
+        if not isinstance(name, str):  # a blank name is reported with its file, by plan_upload
+            raise DataframerValidationError(f"folder_names[{index}] must be a folder name, got {name!r}")
+        names.append(name)
+    return names
 
 
 def resolve_source(value: Any, conn_id: str | None = None) -> Any:
@@ -243,6 +304,7 @@ def plan_upload(
     """
     if not sources:
         raise DataframerValidationError("paths: give at least one seed file, folder or ZIP.")
+    folder_names = check_folder_names(folder_names)
     missing = [str(source) for source in sources if not source.exists()]
     if missing:
         raise DataframerValidationError(f"paths: {', '.join(repr(m) for m in missing)} does not exist.")

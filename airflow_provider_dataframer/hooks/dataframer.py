@@ -19,6 +19,8 @@ from airflow_provider_dataframer.exceptions import (
     DataframerDownloadError,
     DataframerNotFoundError,
 )
+from airflow_provider_dataframer.hooks.presigned import stream_presigned
+from airflow_provider_dataframer.limits import DEFAULT_LIMITS
 from airflow_provider_dataframer.models import (
     DEFAULT_BASE_URL,
     RUN,
@@ -512,51 +514,28 @@ class DataframerHook(BaseHook):
                 )
             sleep(min(poll_interval, remaining))
 
-    def download(self, link: DownloadLink, destination: IO[bytes], chunk_size: int = 1024 * 1024) -> int:
+    def download(
+        self,
+        link: DownloadLink,
+        destination: IO[bytes],
+        *,
+        max_bytes: int = DEFAULT_LIMITS.max_download_bytes,
+        deadline: float | None = None,
+    ) -> int:
         """
-        Stream a presigned URL into ``destination`` and verify its size; return the bytes written.
+        Stream a presigned URL into ``destination``, checking its size; return the bytes written.
 
-        The URL is fetched with a separate client that sends no ``Authorization`` header: the API
-        key must never reach the storage behind the URL. A failure before the first byte is
-        retried; a failure after it is raised, since ``destination`` already holds a part.
+        See :func:`~airflow_provider_dataframer.hooks.presigned.stream_presigned`: no API key is
+        sent, and nothing is written past the announced size (or ``max_bytes`` without one).
+
+        :param deadline: a ``time.monotonic()`` time after which the transfer is abandoned.
         """
-        url = httpx.URL(link.download_url)
-        where = f"{url.host}{url.path}"  # never the query: it is the signature
-        with httpx.Client(timeout=self.settings.timeout, follow_redirects=True) as client:
-            for attempt in self.settings.retry.retrying(idempotent=True):
-                with attempt:
-                    written = _stream_to(client, url, where, destination, chunk_size)
-        if link.size_bytes is not None and written != link.size_bytes:
-            raise DataframerDownloadError(
-                f"Download from {where} was incomplete: {written} bytes received, "
-                f"{link.size_bytes} announced."
-            )
-        return written
-
-
-def _stream_to(
-    client: httpx.Client, url: httpx.URL, where: str, destination: IO[bytes], chunk_size: int
-) -> int:
-    """One attempt of :meth:`DataframerHook.download`; errors before the first byte are retryable."""
-    written = 0
-    try:
-        with client.stream("GET", url) as response:
-            if response.is_error:
-                response.read()
-                error = error_from_response("GET", where, response)
-                if response.status_code == 403:
-                    raise DataframerDownloadError(
-                        f"The download URL was refused ({where}, HTTP 403: {error.message}): it expires "
-                        "one hour after it is issued; run the download again to get a fresh one."
-                    )
-                raise error
-            for chunk in response.iter_bytes(chunk_size):
-                destination.write(chunk)
-                written += len(chunk)
-    except httpx.TransportError as exc:
-        if written:
-            raise DataframerDownloadError(
-                f"Download from {where} broke off after {written} bytes: {type(exc).__name__}: {exc}"
-            ) from exc
-        raise transport_error("GET", where, exc) from exc
-    return written
+        return stream_presigned(
+            link.download_url,
+            destination,
+            expected_size=link.size_bytes,
+            max_bytes=max_bytes,
+            timeout=self.settings.timeout,
+            retry=self.settings.retry,
+            deadline=deadline,
+        )

@@ -17,6 +17,8 @@ from airflow_provider_dataframer.models import DATASET_TYPES, Phase, SeedDataset
 from airflow_provider_dataframer.seed_files import (
     DOCUMENTED_LIMITS,
     SeedUpload,
+    check_folder_names,
+    check_paths,
     plan_upload,
     resolve_source,
 )
@@ -141,13 +143,28 @@ class UploadSeedDatasetOperator(BaseOperator):
         self.check_limits = check_limits
         self.dataframer_conn_id = dataframer_conn_id
         self.dataset_id: str | None = None
-        if not is_unresolved(dataset_type):
-            self._check_dataset_type()
+        self._check_arguments(at_construction=True)
 
     @cached_property
     def hook(self) -> DataframerHook:
         """The hook of ``dataframer_conn_id``."""
         return DataframerHook(self.dataframer_conn_id)
+
+    def _check_arguments(self, at_construction: bool) -> None:
+        """Refuse unusable arguments, naming the field; before rendering, templates are let through."""
+        name = self.name
+        if not (at_construction and is_unresolved(name)) and (not isinstance(name, str) or not name.strip()):
+            raise DataframerValidationError(
+                f"name is required: give the seed dataset a unique name, e.g. 'tickets-{{{{ ds_nodash }}}}', "
+                f"got {name!r}"
+            )
+        check_paths(self.paths, at_construction=at_construction)
+        check_folder_names(self.folder_names, at_construction=at_construction)
+        if not (at_construction and is_unresolved(self.dataset_type)):
+            self._check_dataset_type()
+        description = self.description
+        if description is not None and not isinstance(description, str):
+            raise DataframerValidationError(f"description must be text, got {description!r}")
 
     def _check_dataset_type(self) -> str | None:
         value = self.dataset_type.strip().upper() if isinstance(self.dataset_type, str) else self.dataset_type
@@ -160,22 +177,14 @@ class UploadSeedDatasetOperator(BaseOperator):
         return str(value)
 
     def _paths(self) -> list[Any]:
-        values = self.paths if isinstance(self.paths, (list, tuple)) else [self.paths]
-        return [resolve_source(value, self.storage_conn_id) for value in values]
+        return [resolve_source(value, self.storage_conn_id) for value in check_paths(self.paths)]
 
     def execute(self, context: Context) -> str:
-        rendered = {"name": self.name, "paths": self.paths, "dataset_type": self.dataset_type}
-        unresolved = [key for key, value in rendered.items() if is_unresolved(value)]
-        if unresolved:
-            raise DataframerValidationError(f"Fields were not rendered: {', '.join(unresolved)}")
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise DataframerValidationError(
-                "name is required: give the seed dataset a unique name, e.g. 'tickets-{{ ds_nodash }}'"
-            )
+        self._check_arguments(at_construction=False)  # rendered values are data, braces included
         upload = plan_upload(
             self._paths(),
             dataset_type=self._check_dataset_type(),
-            folder_names=self.folder_names,
+            folder_names=check_folder_names(self.folder_names),
             limits=DOCUMENTED_LIMITS if self.check_limits else None,
         )
         self.log.info("Uploading seed dataset %r: %s", self.name, upload.describe())

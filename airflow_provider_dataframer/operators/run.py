@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
+import math
 import tempfile
-import zipfile
+import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
-from airflow_provider_dataframer.exceptions import (
-    DataframerDownloadError,
-    DataframerError,
-    DataframerValidationError,
-)
+from airflow_provider_dataframer.destinations import check_destination_value, open_destination
+from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
+from airflow_provider_dataframer.extraction import extract_zip
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.limits import DEFAULT_LIMITS, DownloadLimits
 from airflow_provider_dataframer.links import DataframerRunLink
 from airflow_provider_dataframer.models import (
     RUN,
@@ -31,7 +29,6 @@ from airflow_provider_dataframer.models import (
     run_summary,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
-from airflow_provider_dataframer.seed_files import resolve_source
 from airflow_provider_dataframer.waiting import TaskLogger, resolve_event
 
 if TYPE_CHECKING:
@@ -41,7 +38,7 @@ if TYPE_CHECKING:
     from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 
 DEFAULT_TIMEOUT = 24 * 3600.0
-COPY_CHUNK_BYTES = 1024 * 1024
+DEFAULT_TRANSFER_TIMEOUT = 6 * 3600.0
 
 
 class RunCreate(NamedCreate[Run]):
@@ -341,10 +338,22 @@ class DownloadRunFilesOperator(BaseOperator):
     """
     Download the files a run generated, to a local folder or any Airflow ``ObjectStoragePath``.
 
-    Dataframer first prepares a ZIP (HTTP 202 while it does), then hands out a presigned URL that
-    is fetched without the API key and streamed to the destination in chunks; its size is checked
-    against the announced one. The return value is the list of written paths (strings; URIs for
-    object storage).
+    The destination is checked first (a folder, or one that can be made, and writable), before
+    anything is asked of Dataframer. Dataframer then prepares a ZIP (HTTP 202 while it does) and
+    hands out a presigned URL, fetched without the API key and streamed in chunks; nothing is
+    written past the size it announced. The ZIP is refused before a byte is unzipped when it
+    breaks a limit (entries, unzipped size, compression ratio, paths leaving the destination,
+    symbolic links), and the bytes actually unzipped are counted as well; see
+    :mod:`airflow_provider_dataframer.limits` for the defaults and why they are safe for runs
+    of 20,000 samples. Files are never written through a link already in the destination.
+
+    The return value (XCom) is a dict of bounded size, whatever the number of files::
+
+        {"folder": "s3://bucket/out",   # the destination, as given
+         "count": 40001,                # files written (1 with unzip=False: the ZIP)
+         "bytes": 123456789,            # bytes written
+         "files": ["s3://bucket/out/samples/sample_00001.txt", ...],  # the first max_listed_files
+         "truncated": True}             # whether "files" lists fewer than "count"
 
     :param run_id: the run (templated): its id, or the summary returned by
         :class:`CreateRunOperator`, so ``create_run.output`` can be passed as is.
@@ -354,6 +363,13 @@ class DownloadRunFilesOperator(BaseOperator):
     :param destination_conn_id: the Airflow connection of the object store, for URIs.
     :param download_timeout: seconds to wait for Dataframer to prepare the ZIP.
     :param poll_interval: seconds between checks while the ZIP is prepared.
+    :param transfer_timeout: seconds the transfer from the presigned URL may take in all.
+    :param max_download_bytes: the most bytes downloaded (32 GiB), also when no size is announced.
+    :param max_unzipped_bytes: the most bytes the ZIP may unzip to (32 GiB).
+    :param max_compression_ratio: the largest unzipped/compressed ratio of an entry or the archive
+        (100; checked above 1 MiB).
+    :param max_zip_entries: the most entries in the ZIP (100,000).
+    :param max_listed_files: the most paths listed in the return value (1,000).
     :param dataframer_conn_id: the Airflow connection id.
     """
 
@@ -370,6 +386,12 @@ class DownloadRunFilesOperator(BaseOperator):
         destination_conn_id: str | None = None,
         download_timeout: float = 600.0,
         poll_interval: float = 2.0,
+        transfer_timeout: float = DEFAULT_TRANSFER_TIMEOUT,
+        max_download_bytes: int = DEFAULT_LIMITS.max_download_bytes,
+        max_unzipped_bytes: int = DEFAULT_LIMITS.max_unzipped_bytes,
+        max_compression_ratio: float = DEFAULT_LIMITS.max_compression_ratio,
+        max_zip_entries: int = DEFAULT_LIMITS.max_zip_entries,
+        max_listed_files: int = DEFAULT_LIMITS.max_listed_files,
         dataframer_conn_id: str = DataframerHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -380,9 +402,22 @@ class DownloadRunFilesOperator(BaseOperator):
         self.destination_conn_id = destination_conn_id
         self.download_timeout = download_timeout
         self.poll_interval = poll_interval
+        self.transfer_timeout = transfer_timeout
+        self.limits = DownloadLimits(
+            max_download_bytes=max_download_bytes,
+            max_unzipped_bytes=max_unzipped_bytes,
+            max_compression_ratio=max_compression_ratio,
+            max_zip_entries=max_zip_entries,
+            max_listed_files=max_listed_files,
+        )
         self.dataframer_conn_id = dataframer_conn_id
         self.written: list[str] = []
+        self.folder: str | None = None
         check_wait_arguments(poll_interval, download_timeout)
+        _check_seconds(transfer_timeout, "transfer_timeout")
+        if not isinstance(unzip, bool):
+            raise DataframerValidationError(f"unzip must be True or False, got {unzip!r}")
+        check_destination_value(destination, at_construction=True)
         if not is_unresolved(run_id) and not isinstance(run_id, Mapping):
             run_id_from(run_id)
 
@@ -391,77 +426,68 @@ class DownloadRunFilesOperator(BaseOperator):
         """The hook of ``dataframer_conn_id``."""
         return DataframerHook(self.dataframer_conn_id)
 
-    def execute(self, context: Context) -> list[str]:
+    def execute(self, context: Context) -> dict[str, Any]:
         run_id = run_id_from(self.run_id)
-        if is_unresolved(self.destination) or not str(self.destination).strip():
-            raise DataframerValidationError(
-                f"destination must be a folder path or URI, got {self.destination!r}"
-            )
+        destination = open_destination(self.destination, self.destination_conn_id)
+        destination.prepare()
+        self.folder = str(destination)
         context["ti"].xcom_push(key="run_id", value=run_id)
-        destination = resolve_source(self.destination, self.destination_conn_id)
-        destination.mkdir(parents=True, exist_ok=True)
         self.log.info("Waiting for Dataframer to prepare the files of run %s", run_id)
         link = self.hook.wait_for_download_link(
             run_id, timeout=self.download_timeout, poll_interval=self.poll_interval
         )
         announced = f"{link.size_bytes} bytes" if link.size_bytes is not None else "size not announced"
         self.log.info("Downloading the files of run %s (%s) to %s", run_id, announced, destination)
+        deadline = time.monotonic() + self.transfer_timeout
         if not self.unzip:
-            target = destination / f"dataframer-run-{run_id}.zip"
+            parts = (f"dataframer-run-{run_id}.zip",)
             try:
-                with target.open("wb") as out:
-                    written = self.hook.download(link, out)
+                with destination.create(parts) as out:
+                    total = self.hook.download(
+                        link, out, max_bytes=self.limits.max_download_bytes, deadline=deadline
+                    )
             except BaseException:
-                _remove_quietly(target)
+                destination.remove(parts)
                 raise
-            self.log.info("Wrote %s (%d bytes)", target, written)
-            self.written = [str(target)]
-            return self.written
-        with tempfile.TemporaryFile(prefix="dataframer-run-") as spool:
-            self.hook.download(link, spool)
-            spool.seek(0)
-            paths = extract_zip(spool, destination)
-        self.log.info("Extracted %d file(s) of run %s into %s", len(paths), run_id, destination)
-        self.written = paths
-        return paths
+            finally:
+                destination.close()
+            self.written = [destination.location(parts)]
+            self.log.info("Wrote %s (%d bytes)", self.written[0], total)
+        else:
+            with tempfile.TemporaryFile(prefix="dataframer-run-") as spool:
+                self.hook.download(link, spool, max_bytes=self.limits.max_download_bytes, deadline=deadline)
+                spool.seek(0)
+                extracted = extract_zip(spool, destination, self.limits)
+            total = extracted.total_bytes
+            self.written = [destination.location(parts) for parts in extracted.parts]
+            self.log.info(
+                "Extracted %d file(s) of run %s (%d bytes) into %s",
+                len(self.written),
+                run_id,
+                total,
+                destination,
+            )
+        return download_result(self.folder, self.written, total, self.limits.max_listed_files)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
-        """Lineage: the run is the input, the written files the outputs."""
+        """Lineage: the run is the input, the written files (or their folder, when many) the outputs."""
         run = [lineage.dataset(self.hook.settings.base_url, "runs", run_id_from(self.run_id))]
-        return lineage.operator_lineage(run, [lineage.file_dataset(path) for path in self.written])
+        many = len(self.written) > self.limits.max_listed_files and self.folder is not None
+        paths = [self.folder] if many else self.written
+        return lineage.operator_lineage(run, [lineage.file_dataset(str(path)) for path in paths])
 
 
-def extract_zip(archive_file: Any, destination: Any) -> list[str]:
-    """
-    Extract a ZIP into ``destination`` (a ``Path`` or ``ObjectStoragePath``); return written paths.
-
-    Member paths are kept (``samples/001.txt``) but never allowed to leave ``destination``.
-    """
-    try:
-        archive = zipfile.ZipFile(archive_file)
-    except zipfile.BadZipFile:
-        raise DataframerDownloadError("The downloaded file is not a valid ZIP archive.") from None
-    written = []
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            parts = PurePosixPath(info.filename).parts
-            if info.filename.startswith("/") or ".." in parts or not parts:
-                raise DataframerDownloadError(
-                    f"The ZIP holds an unsafe path {info.filename!r}; nothing more was written."
-                )
-            target = destination.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as source, target.open("wb") as out:
-                shutil.copyfileobj(source, out, COPY_CHUNK_BYTES)
-            written.append(str(target))
-    return written
+def download_result(folder: str, paths: Sequence[str], total_bytes: int, max_listed: int) -> dict[str, Any]:
+    """The bounded XCom result of :class:`DownloadRunFilesOperator` (its docstring gives the shape)."""
+    return {
+        "folder": folder,
+        "count": len(paths),
+        "bytes": total_bytes,
+        "files": list(paths[:max_listed]),
+        "truncated": len(paths) > max_listed,
+    }
 
 
-def _remove_quietly(path: Any) -> None:
-    try:
-        if path.exists():
-            path.unlink()
-    except OSError:
-        pass
+def _check_seconds(value: Any, field: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise DataframerValidationError(f"{field} must be a finite positive number of seconds, got {value!r}")

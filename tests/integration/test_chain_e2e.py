@@ -266,12 +266,15 @@ def test_download_to_a_local_object_storage_path(
     outcome = run_task(op)
     assert outcome.state == "success", outcome.message
     out = tmp_path / "lake" / "out"
+    assert outcome.result["folder"] == f"file://{out}" and outcome.result["truncated"] is False
     if unzip:
-        assert sorted(outcome.result) == sorted(f"file://{out}/{f['path']}" for f in summary["files"])
+        assert sorted(outcome.result["files"]) == sorted(
+            f"file://{out}/{f['path']}" for f in summary["files"]
+        )
         for f in summary["files"]:
             assert (out / f["path"]).stat().st_size == f["size_bytes"]
     else:
-        (written,) = outcome.result
+        (written,) = outcome.result["files"]
         assert written == f"file://{out}/dataframer-run-{summary['run_id']}.zip"
         with zipfile.ZipFile(out / f"dataframer-run-{summary['run_id']}.zip") as archive:
             assert sorted(archive.namelist()) == sorted(f["path"] for f in summary["files"])

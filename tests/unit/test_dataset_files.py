@@ -69,6 +69,12 @@ def test_explicit_folder_names(tmp_path: Path) -> None:
         plan(*files, folder_names=["one", "two"])
 
 
+def test_a_string_of_folder_names_is_not_split_into_letters(tmp_path: Path) -> None:
+    files = [write(tmp_path / f"{n}.txt") for n in "ab"]
+    with pytest.raises(DataframerValidationError, match="folder_names must be a list of folder names"):
+        plan(*files, folder_names="ab")
+
+
 def test_multi_file_type_flattens_folders(tmp_path: Path) -> None:
     for folder in ("x", "y"):
         write(tmp_path / "cases" / folder / f"{folder}.txt")

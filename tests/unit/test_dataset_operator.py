@@ -218,3 +218,50 @@ def test_dataset_type_is_case_insensitive(tmp_path: Path) -> None:
         context()
     )
     assert ("dataset_type", None, b"MULTI_FILE") in multipart(route.calls.last.request)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"paths": None}, r"paths must be a path or URI .* got None"),
+        ({"paths": []}, "paths is empty"),
+        ({"paths": ["a.txt", None]}, r"paths\[1\] must be a path or URI"),
+        ({"paths": " "}, "paths must be a path or URI"),
+        ({"paths": 5}, "paths must be a path or URI"),
+        ({"folder_names": "ab"}, r"folder_names must be a list of folder names, one per file, got 'ab'"),
+        ({"folder_names": ["a", 2]}, r"folder_names\[1\] must be a folder name"),
+        ({"name": None}, "name is required"),
+        ({"description": 5}, "description must be text"),
+    ],
+)
+def test_bad_arguments_name_the_field_at_construction(kwargs: dict[str, Any], message: str) -> None:
+    arguments = {"task_id": "u", "name": "n", "paths": ["a.txt", "b.txt"], **kwargs}
+    with pytest.raises(DataframerValidationError, match=message):
+        UploadSeedDatasetOperator(**arguments)
+
+
+@respx.mock
+def test_rendered_arguments_are_checked_before_any_request(tmp_path: Path) -> None:
+    api = respx.route(host="dataframer.test")
+    paths = [str(write(tmp_path / "a.txt")), str(write(tmp_path / "b.txt"))]
+    op = UploadSeedDatasetOperator(
+        task_id="u", name="n", paths="{{ params.p }}", folder_names="{{ params.f }}"
+    )
+    op.paths, op.folder_names = paths, "ab"  # what a string template renders to
+    with pytest.raises(DataframerValidationError, match="render_template_as_native_obj=True"):
+        op.execute(context())
+    op.paths, op.folder_names = None, None
+    with pytest.raises(DataframerValidationError, match="paths must be a path or URI"):
+        op.execute(context())
+    assert not api.called
+
+
+@respx.mock
+def test_rendered_values_are_data_even_with_braces(tmp_path: Path) -> None:
+    respx.get(DATASETS_URL).respond(json=[])
+    route = respx.post(f"{DATASETS_URL}create/").respond(201, json=created("SINGLE_FILE", file_count=1))
+    seed = write(tmp_path / "{{ odd }}" / "t.csv", CSV)
+    op = UploadSeedDatasetOperator(task_id="u", name="{{ params.name }}", paths="{{ params.p }}")
+    op.name, op.paths = "tickets {{ raw }}", str(seed)  # as rendered from {% raw %} blocks
+    assert op.execute(context()) == DATASET_ID
+    assert ("name", None, b"tickets {{ raw }}") in multipart(route.calls.last.request)

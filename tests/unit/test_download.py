@@ -17,7 +17,7 @@ from airflow_provider_dataframer.exceptions import (
 )
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import DownloadLink
-from airflow_provider_dataframer.operators.run import DownloadRunFilesOperator, extract_zip
+from airflow_provider_dataframer.operators.run import DownloadRunFilesOperator
 from tests.conftest import TEST_API_KEY, TEST_BASE_URL
 
 RUN_ID = "5d0c7c9e-3b0a-4f55-9d6e-2a1b4c8e9f10"
@@ -117,13 +117,6 @@ def test_connection_errors_before_the_first_byte_are_retried() -> None:
     assert route.call_count == 2 and out.getvalue() == ZIP
 
 
-def test_extract_refuses_paths_leaving_the_destination(tmp_path: Path) -> None:
-    archive = io.BytesIO(zip_bytes({"../evil.txt": b"x"}))
-    with pytest.raises(DataframerDownloadError, match="unsafe path"):
-        extract_zip(archive, tmp_path / "out")
-    assert not (tmp_path / "evil.txt").exists()
-
-
 def mock_download(size: int | None = len(ZIP)) -> None:
     respx.get(DOWNLOAD_URL).mock(
         side_effect=[
@@ -142,8 +135,14 @@ def test_operator_unzips_into_a_local_folder(tmp_path: Path) -> None:
         task_id="download", run_id=RUN_ID, destination=str(destination), poll_interval=0.01
     )
     ctx = context()
-    written = op.execute(ctx)
-    assert written == [str(destination / name) for name in FILES]
+    result = op.execute(ctx)
+    assert result == {
+        "folder": str(destination),
+        "count": 2,
+        "bytes": sum(len(content) for content in FILES.values()),
+        "files": [str(destination / name) for name in FILES],
+        "truncated": False,
+    }
     for name, content in FILES.items():
         assert (destination / name).read_bytes() == content
     ctx["ti"].xcom_push.assert_called_once_with(key="run_id", value=RUN_ID)
@@ -156,7 +155,9 @@ def test_operator_accepts_the_run_summary_and_keeps_the_zip(tmp_path: Path) -> N
     op = DownloadRunFilesOperator(
         task_id="download", run_id=summary, destination=str(tmp_path), unzip=False, poll_interval=0.01
     )
-    (written,) = op.execute(context())
+    result = op.execute(context())
+    (written,) = result["files"]
+    assert result["count"] == 1 and result["bytes"] == len(ZIP)
     assert written == str(tmp_path / f"dataframer-run-{RUN_ID}.zip")
     assert Path(written).read_bytes() == ZIP
 
@@ -167,8 +168,9 @@ def test_operator_writes_to_an_object_storage_uri(tmp_path: Path) -> None:
     op = DownloadRunFilesOperator(
         task_id="download", run_id=RUN_ID, destination=f"file://{tmp_path}/lake", poll_interval=0.01
     )
-    written = op.execute(context())
-    assert written == [f"file://{tmp_path}/lake/{name}" for name in FILES]
+    result = op.execute(context())
+    assert result["folder"] == f"file://{tmp_path}/lake"
+    assert result["files"] == [f"file://{tmp_path}/lake/{name}" for name in FILES]
     assert (tmp_path / "lake" / "samples" / "sample_002.txt").read_bytes() == b"second sample"
 
 
