@@ -6,18 +6,21 @@ options), or in-process with :class:`EmulatorServer`; pytest fixtures are in
 :mod:`dataframer_emulator.testing`. It needs the ``emulator`` extra (FastAPI,
 uvicorn, python-multipart); nothing else in the provider imports it.
 
-It serves every endpoint of the documented contract with its trailing slash, checks
+It serves today's API as the official SDK (``pydataframer`` 0.19.2) describes it: the specs,
+runs, seed datasets and files endpoints with their trailing slash, each answer with exactly the
+fields of the SDK's response type (``tests/conformance`` checks it). It checks
 ``Authorization: Bearer <key>`` on every ``/api/`` request before reading its body (a request
-without valid credentials is a 401 whatever its body), and answers errors as
-``{"detail": "..."}``. Lifecycles are time based (see ``EmulatorConfig``), so with
-``--state FILE`` a restarted emulator resumes specs and runs where they were.
+without valid credentials is a 401 whatever its body), refuses a body over its limit (413) from
+its ``Content-Length`` or while it streams, and answers errors as ``{"detail": "..."}``.
+Lifecycles are time based (see ``EmulatorConfig``), so with ``--state FILE`` a restarted
+emulator resumes specs and runs where they were. ``GET /`` says where the API and its docs are.
 
 Deterministic failures on demand:
 
 * ``[fail]`` in a spec's ``name`` or ``generation_objectives``: the spec ends ``FAILED`` with an
   ``error`` message.
-* ``[fail-run]`` in a spec's name: its runs end ``FAILED`` (half the samples completed, an
-  ``error`` message, no files).
+* ``[fail-run]`` in a spec's name: its runs end ``FAILED`` (half the samples completed, half
+  failed, no files; today's runs have no ``error`` field, so the counters tell the failure).
 * ``[partial]`` in a spec's name: its runs of 2 samples or more end ``SUCCEEDED`` with
   ``samples_failed`` > 0 (a tenth of the samples, at least one).
 * A SINGLE_FILE seed with fewer than 2 data rows (e.g. a CSV with only a header) is refused at
@@ -29,12 +32,15 @@ Deterministic failures on demand:
 
 Fault injection (see :mod:`~dataframer_emulator.faults`): rules given at start
 (``EmulatorConfig.faults`` or ``--fault JSON``), through ``EmulatorServer.add_fault()``, or over
-HTTP with the admin endpoints, which need no API key:
+HTTP with the admin endpoints, which need the API key when one is configured (``--api-key``).
+A rule's ``path`` is a glob (:mod:`~dataframer_emulator.pathglob`), never a regular expression:
+``specs/``, ``specs/*/``, ``runs/**``, relative to ``/api/dataframer/``.
 
 * ``GET|POST|DELETE /_emulator/faults``, ``GET|DELETE /_emulator/faults/{id}``: rules and counters.
-* ``GET|DELETE /_emulator/requests``: the log of API requests (method, path, status, outcome).
+* ``GET|DELETE /_emulator/requests``: the log of the last API requests (method, path, status,
+  outcome), ``request_log_size`` of them (10,000 by default; the oldest are dropped).
 * ``POST /_emulator/reset``: forget all state, faults and requests.
-* ``GET /_emulator/health``.
+* ``GET /_emulator/health`` (no key needed).
 
 Download URLs (``/_emulator/downloads/{token}``) are served without auth, like presigned URLs.
 """

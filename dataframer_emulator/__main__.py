@@ -14,17 +14,33 @@ from dataframer_emulator.config import EmulatorConfig
 from dataframer_emulator.faults import FaultRule
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show (unset, off, empty)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, []):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The emulator's argument parser."""
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
         prog="python -m dataframer_emulator",
-        description="Serve an offline emulator of the Dataframer API.",
+        description=(
+            "Serve an offline emulator of the Dataframer API at http://HOST:PORT/api/dataframer/ "
+            "(GET / says where the API and its docs are)."
+        ),
+        formatter_class=_DefaultsFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
-    parser.add_argument("--api-key", help="accept only this API key (default: any non-empty Bearer key)")
-    parser.add_argument("--state", metavar="FILE", help="keep state in this SQLite file (default: in memory)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--api-key",
+        help="accept only this API key, also required by the /_emulator/ admin endpoints; unset: any non-empty Bearer key",
+    )
+    parser.add_argument("--state", metavar="FILE", help="keep state in this SQLite file; unset: in memory")
     timings = parser.add_argument_group("lifecycle timings (seconds)")
     timings.add_argument(
         "--spec-seconds", type=float, default=defaults.spec_seconds, help="spec PROCESSING time"
@@ -52,16 +68,33 @@ def build_parser() -> argparse.ArgumentParser:
     variants.add_argument(
         "--run-processing-status", default=defaults.run_processing_status, help="e.g. IN_PROGRESS"
     )
+    limits = parser.add_argument_group("limits")
+    limits.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=defaults.max_upload_bytes,
+        help="largest multipart request body (seed uploads); larger is refused 413 before it is read",
+    )
+    limits.add_argument(
+        "--max-body-bytes", type=int, default=defaults.max_body_bytes, help="largest other request body"
+    )
+    limits.add_argument(
+        "--request-log-size",
+        type=int,
+        default=defaults.request_log_size,
+        help="requests kept by GET /_emulator/requests (the oldest are dropped)",
+    )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument(
         "--fault",
         action="append",
         default=[],
         metavar="JSON",
-        help='a fault rule, e.g. \'{"method": "GET", "path": "/specs/", "status_code": 429, "retry_after": 1}\'',
+        help="a fault rule (repeatable); its path is a glob relative to /api/dataframer/, e.g. "
+        '\'{"method": "GET", "path": "specs/*/", "status_code": 429, "retry_after": 1}\'',
     )
     faults.add_argument("--faults-file", metavar="FILE", help="a JSON list of fault rules")
-    parser.add_argument("--log-level", default="info", help="uvicorn log level (default: %(default)s)")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level")
     return parser
 
 
@@ -82,6 +115,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         spec_create_returns_object=args.spec_create_returns_object,
         spec_success_status=args.spec_success_status,
         run_processing_status=args.run_processing_status,
+        max_upload_bytes=args.max_upload_bytes,
+        max_body_bytes=args.max_body_bytes,
+        request_log_size=args.request_log_size,
         faults=[FaultRule.model_validate(rule) for rule in rules],
     )
 

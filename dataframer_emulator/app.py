@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from dataframer_emulator.config import EmulatorConfig
 from dataframer_emulator.errors import ApiError
 from dataframer_emulator.faults import (
+    ADMIN_PREFIX,
     FaultLayer,
     FaultRegistry,
     FaultRule,
@@ -25,6 +26,8 @@ from dataframer_emulator.faults import (
     RequestRecord,
     install_log_filter,
 )
+from dataframer_emulator.home import home_page
+from dataframer_emulator.limits import BodyLimit
 from dataframer_emulator.schemas import RunCreate, SpecCreate, SpecUpdate
 from dataframer_emulator.seeds import Upload
 from dataframer_emulator.service import EmulatorService
@@ -55,13 +58,17 @@ class EmulatorApp(FastAPI):
         self.emulator_config = config
         self.service = EmulatorService(config, store or open_store(config.state_path))
         self.faults = FaultRegistry(config.faults)
-        self.request_log = RequestLog()
+        self.request_log = RequestLog(config.request_log_size)
         self.fault_layer = FaultLayer(self.faults, self.request_log)
+        self.body_limit = BodyLimit(config.max_upload_bytes, config.max_body_bytes)
         install_log_filter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:  # type: ignore[override]
         """Serve through the fault layer; its non-None result makes uvicorn drop the connection."""
-        return await self.fault_layer(scope, receive, send, super().__call__)
+        return await self.fault_layer(scope, receive, send, self._limited)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.body_limit(scope, receive, send, super().__call__)
 
     def close(self) -> None:
         """Release the store."""
@@ -91,6 +98,13 @@ def require_api_key(request: Request) -> None:
         raise ApiError(401, "Invalid API key.", challenge)
 
 
+def require_admin_key(request: Request) -> None:
+    """The admin endpoints need the configured key, when there is one (they can read and reset all)."""
+    app: EmulatorApp = request.app
+    if app.emulator_config.api_key is not None:
+        require_api_key(request)
+
+
 class AuthenticatedRoute(APIRoute):
     """
     A route of the documented API: the API key is checked before anything else.
@@ -104,10 +118,24 @@ class AuthenticatedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def authenticated(request: Request) -> Response:
-            require_api_key(request)
+            self.check_key(request)
             return await handler(request)
 
         return authenticated
+
+    @staticmethod
+    def check_key(request: Request) -> None:
+        """Refuse a request without an accepted key."""
+        require_api_key(request)
+
+
+class AdminRoute(AuthenticatedRoute):
+    """An admin endpoint: the key is checked first, when one is configured."""
+
+    @staticmethod
+    def check_key(request: Request) -> None:
+        """Refuse a request without the configured key, if any."""
+        require_admin_key(request)
 
 
 def _form_text(form: FormData, name: str, required: bool = False) -> str | None:
@@ -175,6 +203,12 @@ def _api_router() -> APIRouter:
     def get_dataset(dataset_id: str, service: Service) -> dict[str, Any]:
         return service.get_dataset(dataset_id)
 
+    @router.get("/seed-datasets/{dataset_id}/files/{file_id}/")
+    def download_seed_file(
+        dataset_id: str, file_id: str, request: Request, service: Service
+    ) -> dict[str, Any]:
+        return service.seed_file_download(dataset_id, file_id, str(request.base_url))
+
     @router.delete("/seed-datasets/{dataset_id}/", status_code=204)
     def delete_dataset(dataset_id: str, service: Service) -> Response:
         service.delete_dataset(dataset_id)
@@ -218,9 +252,10 @@ def _api_router() -> APIRouter:
         service.delete_run(run_id)
         return Response(status_code=204)
 
-    @router.post("/runs/{run_id}/cancel/")
-    def cancel_run(run_id: str, service: Service) -> dict[str, Any]:
-        return service.cancel_run(run_id)
+    @router.post("/runs/{run_id}/cancel/", status_code=204)
+    def cancel_run(run_id: str, service: Service) -> Response:
+        service.cancel_run(run_id)
+        return Response(status_code=204)
 
     @router.get("/runs/{run_id}/files/download/")
     def download_all(run_id: str, request: Request, service: Service) -> JSONResponse:
@@ -235,10 +270,11 @@ def _api_router() -> APIRouter:
     return router
 
 
-def _admin_router() -> APIRouter:
-    router = APIRouter(prefix="/_emulator", tags=["emulator admin"])
+def _open_router() -> APIRouter:
+    """What needs no key: the download URLs (presigned URLs carry none), health and the home page."""
+    router = APIRouter(tags=["emulator"])
 
-    @router.get("/downloads/{token}")
+    @router.get(ADMIN_PREFIX + "downloads/{token}")
     def fetch_download(token: str, service: Service) -> Response:
         download = service.fetch_download(token)
         disposition = f'attachment; filename="{download.filename}"'
@@ -246,9 +282,19 @@ def _admin_router() -> APIRouter:
             download.content, media_type=download.media_type, headers={"Content-Disposition": disposition}
         )
 
-    @router.get("/health")
+    @router.get(ADMIN_PREFIX + "health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @router.get("/", response_model=None)
+    def home(request: Request) -> Response:
+        return home_page(request)
+
+    return router
+
+
+def _admin_router() -> APIRouter:
+    router = APIRouter(prefix="/_emulator", tags=["emulator admin"], route_class=AdminRoute)
 
     @router.get("/faults")
     def list_faults(request: Request) -> list[FaultRule]:
@@ -288,7 +334,10 @@ def _admin_router() -> APIRouter:
         path: Annotated[str | None, Query()] = None,
     ) -> list[RequestRecord]:
         app: EmulatorApp = request.app
-        return app.request_log.records(method=method, path=path)
+        try:
+            return app.request_log.records(method=method, path=path)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from exc
 
     @router.delete("/requests", status_code=204)
     def clear_requests(request: Request) -> Response:
@@ -336,5 +385,6 @@ def create_app(config: EmulatorConfig | None = None, store: Store | None = None)
         return JSONResponse(body, status_code=422)
 
     app.include_router(_api_router())
+    app.include_router(_open_router())
     app.include_router(_admin_router())
     return app

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dataframer_emulator.faults import FaultRule
+from dataframer_emulator.faults import REQUEST_LOG_SIZE, FaultRule
 
 MB = 1024 * 1024
+#: The model the emulated server picks when a spec create names none (one of today's list).
+DEFAULT_SPEC_MODEL = "anthropic/claude-sonnet-5-5-thinking"
 
 
 class SeedLimits(BaseModel):
@@ -62,6 +64,11 @@ class EmulatorConfig(BaseModel):
         ``IN_PROGRESS``).
     :param created_by_email: the ``created_by_email`` of everything created.
     :param limits: upload limits of seed datasets.
+    :param max_upload_bytes: largest ``multipart/form-data`` request body (a seed upload); a larger
+        one is refused 413 from its ``Content-Length`` or, while streaming, as soon as it passes.
+    :param max_body_bytes: largest other request body (JSON), refused the same way.
+    :param request_log_size: how many requests the request log keeps (the oldest are dropped).
+    :param default_spec_model: the model of a spec created without ``spec_generation_model_name``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -80,6 +87,10 @@ class EmulatorConfig(BaseModel):
     run_processing_status: str = "PROCESSING"
     created_by_email: str = "emulator@dataframer.invalid"
     limits: SeedLimits = Field(default_factory=SeedLimits)
+    max_upload_bytes: int = Field(default=64 * MB, gt=0)
+    max_body_bytes: int = Field(default=4 * MB, gt=0)
+    request_log_size: int = Field(default=REQUEST_LOG_SIZE, gt=0)
+    default_spec_model: str = DEFAULT_SPEC_MODEL
 
 
 #: Timings for tests: every lifecycle finishes in well under a second.

@@ -1,7 +1,8 @@
 """
 Fault injection and the request log.
 
-A :class:`FaultRule` matches requests by method and path and changes what the client sees:
+A :class:`FaultRule` matches requests by method and path (a glob, see
+:mod:`~dataframer_emulator.pathglob`) and changes what the client sees:
 
 * ``error``: answer ``status_code`` with a JSON ``body`` and optional ``Retry-After``,
   ``retry-after-ms`` and ``x-should-retry`` headers; the request is not performed.
@@ -12,7 +13,8 @@ A :class:`FaultRule` matches requests by method and path and changes what the cl
 * ``status_override``: perform the request, then replace ``status`` in its JSON answer.
 
 ``delay_seconds`` delays every action, not only ``delay``. Admin endpoints under
-``/_emulator/`` (except the download URLs) are never faulted nor logged.
+``/_emulator/`` (except the download URLs) are never faulted nor logged. The request log keeps
+the last :data:`REQUEST_LOG_SIZE` requests (configurable); older ones are dropped.
 """
 
 from __future__ import annotations
@@ -20,21 +22,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.types import Message, Receive, Scope, Send
 
+from dataframer_emulator.pathglob import check_pattern, path_matches
+
 FaultAction = Literal["error", "delay", "drop", "lose_response", "status_override"]
 
 #: Path prefix of the emulator's own endpoints; only the download URLs under it are "API".
 ADMIN_PREFIX = "/_emulator/"
 DOWNLOADS_PREFIX = "/_emulator/downloads/"
+#: Requests the log keeps by default; the oldest are dropped beyond it.
+REQUEST_LOG_SIZE = 10_000
 
 
 class FaultRule(BaseModel):
@@ -43,7 +49,8 @@ class FaultRule(BaseModel):
 
     :param id: identifier, to read the rule's counters back or delete it.
     :param method: HTTP method to match (case-insensitive), ``*`` for any.
-    :param path: regular expression searched in the request path (``re.search``).
+    :param path: glob over the whole request path, relative to ``/api/dataframer/`` unless it
+        starts with ``/``: ``specs/``, ``specs/*/``, ``runs/**``; ``**`` (the default) is every path.
     :param action: ``error``, ``delay``, ``drop``, ``lose_response`` or ``status_override``.
     :param times: how many requests the rule applies to; ``None`` means forever.
     :param skip: matching requests to let through untouched before the rule applies.
@@ -63,7 +70,7 @@ class FaultRule(BaseModel):
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     method: str = "*"
-    path: str = ".*"
+    path: str = "**"
     action: FaultAction = "error"
     times: int | None = Field(default=1, ge=1)
     skip: int = Field(default=0, ge=0)
@@ -80,12 +87,8 @@ class FaultRule(BaseModel):
 
     @field_validator("path")
     @classmethod
-    def _path_is_a_regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"path is not a valid regular expression: {exc}") from exc
-        return value
+    def _path_is_a_glob(cls, value: str) -> str:
+        return check_pattern(value)
 
     @model_validator(mode="after")
     def _override_has_status(self) -> FaultRule:
@@ -97,7 +100,7 @@ class FaultRule(BaseModel):
         """Whether the rule concerns this request, regardless of its counters."""
         if self.method != "*" and self.method.upper() != method.upper():
             return False
-        return re.search(self.path, path) is not None
+        return path_matches(self.path, path)
 
     def response_headers(self) -> dict[str, str]:
         """Headers of an ``error`` response."""
@@ -204,31 +207,45 @@ class RequestRecord(BaseModel):
 
 
 class RequestLog:
-    """Thread-safe log of the API requests received, for tests to count calls."""
+    """
+    Thread-safe log of the last API requests received, for tests to count calls.
 
-    def __init__(self) -> None:
+    :param max_records: how many requests are kept; the oldest are dropped beyond it (their
+        ``seq`` numbers are not reused, so a gap at the start shows that some were dropped).
+    """
+
+    def __init__(self, max_records: int = REQUEST_LOG_SIZE) -> None:
         self._lock = threading.Lock()
-        self._records: list[RequestRecord] = []
+        self._records: deque[RequestRecord] = deque(maxlen=max_records)
+        self._seq = 0
 
     def append(self, **fields: Any) -> None:
         """Record one request."""
         with self._lock:
-            self._records.append(RequestRecord(seq=len(self._records) + 1, **fields))
+            self._seq += 1
+            self._records.append(RequestRecord(seq=self._seq, **fields))
 
     def records(self, method: str | None = None, path: str | None = None) -> list[RequestRecord]:
-        """Requests in arrival order, filtered by method and by a path regex (``re.search``)."""
+        """
+        Requests in arrival order, filtered by method and by a path glob (as in :class:`FaultRule`).
+
+        :raises ValueError: when ``path`` is not a valid glob.
+        """
+        if path is not None:
+            check_pattern(path)
         with self._lock:
             records = list(self._records)
         if method is not None:
             records = [r for r in records if r.method.upper() == method.upper()]
         if path is not None:
-            records = [r for r in records if re.search(path, r.path)]
+            records = [r for r in records if path_matches(path, r.path)]
         return records
 
     def clear(self) -> None:
-        """Forget every request."""
+        """Forget every request (the sequence starts again at 1)."""
         with self._lock:
-            self._records = []
+            self._records.clear()
+            self._seq = 0
 
 
 class _DroppedConnection:

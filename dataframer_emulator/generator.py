@@ -476,11 +476,17 @@ def generate_files(run_id: str, spec_yaml: str, seed: SeedMaterial | None, count
     return _multi_files(rng, seed, variations, count)
 
 
-def build_zip(files: list[GeneratedFile]) -> bytes:
-    """A ZIP archive of ``files`` at their paths."""
+def build_zip(files: list[GeneratedFile], extras: dict[str, bytes] | None = None) -> bytes:
+    """
+    A ZIP archive of ``files`` at their paths, then of ``extras`` (path -> content).
+
+    :param files: the generated files.
+    :param extras: other entries, e.g. metadata files.
+    """
+    entries = [(generated.path, generated.content) for generated in files] + list((extras or {}).items())
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for generated in files:
-            info = zipfile.ZipInfo(generated.path, date_time=(2020, 1, 1, 0, 0, 0))
-            archive.writestr(info, generated.content, compress_type=zipfile.ZIP_DEFLATED)
+        for path, content in entries:
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            archive.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()

@@ -103,7 +103,6 @@ class RunRecord(Record):
     canceled_at: float | None = None
     outcome: Literal["SUCCEEDED", "FAILED"] = "SUCCEEDED"
     planned_failed: int = 0
-    error: str | None = None
     cost_per_sample: float
     created_by_email: str
 
@@ -119,9 +118,10 @@ class PreparationRecord(Record):
 
 
 class DownloadTokenRecord(Record):
-    """A "presigned" download URL: ``id`` is the token in the URL."""
+    """A "presigned" download URL: ``id`` is the token in the URL; a run's file or ZIP, or a seed file."""
 
     collection: ClassVar[str] = "download_tokens"
-    run_id: str
+    run_id: str | None = None
+    dataset_id: str | None = None
     file_id: str | None = None
     expires_at: float

@@ -21,9 +21,12 @@ MIME_TYPES: dict[str, str] = {
     "txt": "text/plain",
     "md": "text/markdown",
     "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 TABULAR_EXTENSIONS = ("csv", "json", "jsonl")
 MULTI_EXTENSIONS = ("txt", "md", "json", "csv", "jsonl", "pdf")
+#: Extensions the API reads from a ZIP (others are ignored), as the SDK's ``files_from_zip``.
+ZIP_EXTENSIONS = ("txt", "md", "json", "csv", "jsonl", "pdf", "xlsx")
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,11 @@ def validate_uploads(dataset_type: str, uploads: list[Upload], limits: SeedLimit
         return _check_single_file(uploads, limits)
     _check_multi(uploads, limits, dataset_type)
     if dataset_type == "MULTI_FILE":
+        extensions = sorted({f".{u.extension}" for u in uploads})
+        if len(extensions) > 1:
+            raise bad_request(
+                f"files: all files in a MULTI_FILE dataset must have the same extension. Found: {', '.join(extensions)}"
+            )
         return ValidSeed(uploads=uploads, folder_count=0, sample_count=None)
     folders = Counter(u.folder for u in uploads)
     if None in folders or "" in folders:
@@ -213,44 +221,52 @@ def validate_uploads(dataset_type: str, uploads: list[Upload], limits: SeedLimit
     return ValidSeed(uploads=uploads, folder_count=len(folders), sample_count=None)
 
 
-def _ignored(name: str) -> bool:
-    parts = PurePosixPath(name).parts
-    return not parts or parts[0] == "__MACOSX" or any(part.startswith(".") for part in parts)
-
-
 def uploads_from_zip(data: bytes, limits: SeedLimits) -> tuple[str, list[Upload]]:
-    """The dataset type detected from a ZIP's layout, and its files in archive order."""
+    """
+    The dataset type detected from a ZIP's layout, and its files in archive order.
+
+    The API's reading, which the SDK reproduces (``lib/data_plane/_flows.py``, ``files_from_zip``):
+    hidden files and ``__MACOSX`` are skipped, files of other extensions are ignored, a file's
+    folder is its top-level directory; two or more folders make a MULTI_FOLDER dataset, a single
+    file a SINGLE_FILE one, anything else MULTI_FILE (so ``data/a/x.txt`` and ``data/b/y.txt``
+    are two files of one folder ``data``: MULTI_FILE).
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise bad_request("zip_file is not a valid ZIP archive.") from exc
+        raise bad_request("zip_file: the uploaded file is not a valid ZIP file.") from exc
     with archive:
-        entries = [info for info in archive.infolist() if not info.is_dir() and not _ignored(info.filename)]
+        if any(name.startswith("/") or ".." in name for name in archive.namelist()):
+            raise bad_request("zip_file: invalid ZIP file, it contains unsafe paths.")
+        entries: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
+        for info in archive.infolist():
+            parts = PurePosixPath(info.filename).parts
+            if info.is_dir() or not parts or parts[-1].startswith(".") or "__MACOSX" in info.filename:
+                continue
+            if PurePosixPath(parts[-1]).suffix.lower().lstrip(".") not in ZIP_EXTENSIONS:
+                continue
+            entries.append((info, parts))
         if not entries:
-            raise bad_request("zip_file contains no files.")
-        declared = sum(info.file_size for info in entries)
+            supported = ", ".join(f".{e}" for e in ZIP_EXTENSIONS)
+            raise bad_request(
+                f"zip_file: no valid files found in the ZIP. Supported extensions: {supported}."
+            )
+        declared = sum(info.file_size for info, _ in entries)
         if declared > max(limits.single_file_max_bytes, limits.multi_total_max_bytes):
             raise bad_request(f"zip_file expands to {declared} bytes, more than any dataset type allows.")
-        paths = [PurePosixPath(info.filename).parts for info in entries]
-        while len({p[0] for p in paths}) == 1 and all(len(p) >= 2 for p in paths):
-            paths = [p[1:] for p in paths]  # a single wrapping folder carries no meaning
-        depths = {len(p) for p in paths}
-        too_deep = [p for p in paths if len(p) > 2]
-        if too_deep:
-            raise bad_request(
-                f"zip_file layout not recognised: '{'/'.join(too_deep[0])}' is nested more than one folder deep."
-            )
-        if depths == {1, 2}:
-            root = next(p for p in paths if len(p) == 1)
-            nested = next(p for p in paths if len(p) == 2)
-            raise bad_request(
-                f"zip_file layout not recognised: it mixes files at the root ('{root[0]}') "
-                f"with files in folders ('{'/'.join(nested)}')."
-            )
         uploads = [
-            Upload(filename=p[-1], content=archive.read(info), folder=p[0] if len(p) == 2 else None)
-            for p, info in zip(paths, entries, strict=True)
+            Upload(
+                filename=parts[-1], content=archive.read(info), folder=parts[0] if len(parts) > 1 else None
+            )
+            for info, parts in entries
         ]
-    if depths == {2}:
+    if len({u.folder for u in uploads if u.folder}) >= 2:
         return "MULTI_FOLDER", uploads
-    return ("SINGLE_FILE" if len(uploads) == 1 else "MULTI_FILE"), uploads
+    if len(uploads) == 1:
+        if uploads[0].extension not in TABULAR_EXTENSIONS:
+            raise bad_request(
+                f"zip_file: a SINGLE_FILE dataset only supports CSV, JSON, JSONL. Found: .{uploads[0].extension}"
+            )
+        return "SINGLE_FILE", uploads
+    # One folder or none: the files are the dataset's, by their names.
+    return "MULTI_FILE", [Upload(u.filename, u.content) for u in uploads]

@@ -140,7 +140,7 @@ class EmulatorServer:
 
         .. code-block:: python
 
-            server.add_fault(method="GET", path=r"/specs/[^/]+/$", status_code=429, retry_after=1, times=2)
+            server.add_fault(method="GET", path="specs/*/", status_code=429, retry_after=1, times=2)
         """
         return self.app.faults.add(rule if rule is not None else FaultRule(**fields))
 
@@ -157,7 +157,7 @@ class EmulatorServer:
         self.app.faults.clear()
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[RequestRecord]:
-        """API requests received, filtered by method and path regex."""
+        """The last API requests received, filtered by method and path glob (e.g. ``runs/*/cancel/``)."""
         return self.app.request_log.records(method=method, path=path)
 
     def clear_requests(self) -> None:

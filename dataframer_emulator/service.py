@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import re
+import json
 import secrets
 import threading
 import time
@@ -36,7 +36,14 @@ from dataframer_emulator.records import (
     SpecRecord,
     SpecVersion,
 )
-from dataframer_emulator.schemas import RunCreate, SpecCreate, SpecUpdate
+from dataframer_emulator.schemas import (
+    OLDER_SPEC_MODELS,
+    RUN_RUNTIME_PARAMS,
+    SPEC_MODELS,
+    RunCreate,
+    SpecCreate,
+    SpecUpdate,
+)
 from dataframer_emulator.seeds import Upload, mime_type, uploads_from_zip, validate_uploads
 from dataframer_emulator.store import Store
 from dataframer_emulator.views import (
@@ -53,10 +60,34 @@ FAIL_SPEC_MARKER = "[fail]"
 FAIL_RUN_MARKER = "[fail-run]"
 PARTIAL_RUN_MARKER = "[partial]"
 MAX_SAMPLES = 20000
+#: Suffix of the sidecar beside each generated file in a run's ZIP, and the run's own metadata.
+METADATA_SUFFIX = ".metadata"
+TOP_LEVEL_METADATA = "top_level.metadata"
 DOWNLOADS_PATH = "/_emulator/downloads/"
 
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-:]+$")
-_DATABRICKS_FIELDS = ("databricks_client_id", "databricks_client_secret", "databricks_api_base")
+_ACCEPTED_SPEC_MODELS = frozenset(SPEC_MODELS + OLDER_SPEC_MODELS)
+
+
+ALL_REVISION_TYPES = ("coherence_flow", "consistency", "distinguishability", "conformance")
+
+
+def run_runtime_params(body: RunCreate, seeded: bool) -> dict[str, Any]:
+    """
+    A run's ``runtime_params``: the number of samples and the generation settings given.
+
+    The deprecated ``enable_revisions=true`` without revision or filtering types means every
+    revision type (``distinguishability`` only for a seeded spec) and structural filtering.
+
+    :param body: the create request.
+    :param seeded: whether the run's spec has a seed dataset.
+    """
+    params: dict[str, Any] = {"number_of_samples": body.number_of_samples}
+    given = body.model_dump(include=set(RUN_RUNTIME_PARAMS), exclude_none=True)
+    if body.enable_revisions and "revision_types" not in given and "filtering_types" not in given:
+        given["revision_types"] = [t for t in ALL_REVISION_TYPES if seeded or t != "distinguishability"]
+        given["filtering_types"] = ["structural"]
+    params.update({name: given[name] for name in RUN_RUNTIME_PARAMS if name in given})
+    return params
 
 
 @dataclass(frozen=True)
@@ -191,12 +222,11 @@ class EmulatorService:
         if body.generate_conditional_distributions and not body.generate_distributions:
             raise bad_request("generate_conditional_distributions requires generate_distributions=true.")
         model = body.spec_generation_model_name
-        if not _MODEL_NAME.match(model):
-            raise bad_request(f"spec_generation_model_name '{model}' is not a 'provider/model' name.")
-        if model.startswith("databricks/"):
-            missing = [field for field in _DATABRICKS_FIELDS if not getattr(body, field)]
-            if missing:
-                raise bad_request(f"{', '.join(missing)} required with a databricks/ model ('{model}').")
+        if model is not None and model not in _ACCEPTED_SPEC_MODELS:
+            raise bad_request(
+                f"spec_generation_model_name: '{model}' is not an available model; "
+                f"available: {', '.join(SPEC_MODELS)} (older deployments: {', '.join(OLDER_SPEC_MODELS)})."
+            )
 
     @staticmethod
     def _spec_failure(
@@ -235,12 +265,13 @@ class EmulatorService:
             ready_at = now + self.config.spec_seconds
             seed = self._seed(dataset) if dataset else None
             error = self._spec_failure(body, dataset, seed)
+            model = body.spec_generation_model_name or self.config.default_spec_model
             versions = []
             if error is None:
                 options = SpecOptions(
                     spec_id=spec_id,
                     name=body.name,
-                    model=body.spec_generation_model_name,
+                    model=model,
                     dataset_name=dataset.name if dataset else None,
                     generation_objectives=body.generation_objectives,
                     generate_distributions=body.generate_distributions,
@@ -251,7 +282,7 @@ class EmulatorService:
                 content = build_spec_yaml(options, seed)
                 versions.append(SpecVersion(version=1, content_yaml=content, created_at=ready_at))
             runtime_params: dict[str, Any] = {
-                "spec_generation_model_name": body.spec_generation_model_name,
+                "spec_generation_model_name": model,
                 "generate_distributions": body.generate_distributions,
                 "generate_conditional_distributions": body.generate_conditional_distributions,
                 "extrapolate_values": body.extrapolate_values if dataset else False,
@@ -345,14 +376,7 @@ class EmulatorService:
                 )
             outcome = "FAILED" if FAIL_RUN_MARKER in spec.name else "SUCCEEDED"
             partial = PARTIAL_RUN_MARKER in spec.name and outcome == "SUCCEEDED" and samples > 1
-            error = None
-            if outcome == "FAILED":
-                error = (
-                    f"Generation failed after {samples // 2} of {samples} samples: the generation model "
-                    f"stopped responding (emulator marker {FAIL_RUN_MARKER})."
-                )
             started_at = now + self.config.run_pending_seconds
-            params = body.model_dump(exclude={"spec_id", "spec_version"}, exclude_none=True)
             run = RunRecord(
                 id=str(uuid.uuid4()),
                 spec_id=spec.id,
@@ -362,13 +386,12 @@ class EmulatorService:
                 dataset_name=spec.dataset_name,
                 dataset_type=spec.dataset_type,
                 number_of_samples=samples,
-                runtime_params=params,
+                runtime_params=run_runtime_params(body, seeded=spec.dataset_id is not None),
                 created_at=now,
                 started_at=started_at,
                 finishes_at=started_at + self.config.run_seconds,
                 outcome=outcome,  # type: ignore[arg-type]  # one of the two literals above
                 planned_failed=min(max(1, samples // 10), samples - 1) if partial else 0,
-                error=error,
                 cost_per_sample=self.config.cost_per_sample,
                 created_by_email=self.config.created_by_email,
             )
@@ -376,19 +399,21 @@ class EmulatorService:
         return {"id": run.id}
 
     def get_run(self, run_id: str) -> Json:
-        """One run with its generated files."""
+        """One run; its ``generated_files`` are null until it SUCCEEDED, as the API leaves them."""
         run = self._run(run_id)
         progress = run_progress(run, self.clock())
-        files = self._file_entries(run) if progress.status == "SUCCEEDED" else []
+        files = self._file_entries(run) if progress.status == "SUCCEEDED" else None
         return run_view(run, progress, self.config, files)
 
     def list_runs(self) -> list[Json]:
-        """Every run, oldest first."""
+        """Every run, newest first (as the API lists them)."""
         now = self.clock()
-        return [run_summary(r, run_progress(r, now), self.config) for r in self.store.all(RunRecord)]
+        # Newest first; among runs created at the same instant, the last created first.
+        runs = sorted(reversed(self.store.all(RunRecord)), key=lambda r: r.created_at, reverse=True)
+        return [run_summary(r, run_progress(r, now), self.config) for r in runs]
 
-    def cancel_run(self, run_id: str) -> Json:
-        """Cancel a PENDING or PROCESSING run; answer the run."""
+    def cancel_run(self, run_id: str) -> None:
+        """Cancel a PENDING or PROCESSING run (the API answers without a body)."""
         with self.store.lock:
             run = self._run(run_id)
             now = self.clock()
@@ -397,7 +422,6 @@ class EmulatorService:
                 raise bad_request(f"Run '{run_id}' is already {progress.status} and cannot be canceled.")
             run.canceled_at = now
             self.store.save(run)
-        return self.get_run(run_id)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and its downloads."""
@@ -486,37 +510,93 @@ class EmulatorService:
                 )
                 self.store.save(preparation)
         if now < preparation.ready_at:
-            what = "file" if file_id else "ZIP archive"
-            return 202, {"status": "PENDING", "detail": f"The {what} is being prepared; poll again shortly."}
+            # Still being prepared: the answer's fields are those of the 200, not yet known.
+            if generated is None:
+                return 202, {"download_url": None, "size_bytes": None}
+            return 202, {"download_url": None, "filename": None, "content_type": None}
+        url = self._download_url(base_url, run_id=run_id, file_id=file_id)
+        if generated is None:
+            return 200, {"download_url": url, "size_bytes": len(self.run_archive(run))}
+        return 200, {
+            "download_url": url,
+            "filename": generated.path.rsplit("/", 1)[-1],
+            "content_type": generated.file_type,
+        }
+
+    def seed_file_download(self, dataset_id: str, file_id: str, base_url: str) -> Json:
+        """A URL of one file of a seed dataset, fetched without auth."""
+        seed_file = self._seed_file(dataset_id, file_id)
+        return {
+            "download_url": self._download_url(base_url, dataset_id=dataset_id, file_id=file_id),
+            "filename": seed_file.path.rsplit("/", 1)[-1],
+            "content_type": seed_file.file_type,
+        }
+
+    def _seed_file(self, dataset_id: str, file_id: str) -> SeedFile:
+        for seed_file in self._dataset(dataset_id).files:
+            if seed_file.id == file_id:
+                return seed_file
+        raise ApiError(404, f"File '{file_id}' not found in seed dataset '{dataset_id}'.")
+
+    def _download_url(
+        self, base_url: str, *, run_id: str | None = None, dataset_id: str | None = None, file_id: str | None
+    ) -> str:
         token = secrets.token_urlsafe(24)
         self.store.save(
             DownloadTokenRecord(
                 id=token,
                 run_id=run_id,
+                dataset_id=dataset_id,
                 file_id=file_id,
-                expires_at=now + self.config.download_url_ttl_seconds,
+                expires_at=self.clock() + self.config.download_url_ttl_seconds,
             )
         )
-        url = base_url.rstrip("/") + DOWNLOADS_PATH + token
-        if generated is None:
-            size = len(build_zip(self.generated_files(run)))
-            return 200, {"download_url": url, "size_bytes": size}
-        return 200, {
-            "download_url": url,
-            "size_bytes": len(generated.content),
-            "filename": generated.path.rsplit("/", 1)[-1],
-            "content_type": generated.file_type,
+        return base_url.rstrip("/") + DOWNLOADS_PATH + token
+
+    def run_archive(self, run: RunRecord) -> bytes:
+        """
+        The ZIP of a SUCCEEDED run, as the API builds it: the generated files at their paths, a
+        ``<path>.metadata`` sidecar beside each (its evaluation classifications, none here) and a
+        ``top_level.metadata`` (the run and its evaluation summary, none here).
+        """
+        files = self.generated_files(run)
+        progress = run_progress(run, self.clock())
+        metadata: dict[str, bytes] = {}
+        for generated in files:
+            sidecar = {
+                "path": generated.path,
+                "file_type": generated.file_type,
+                "size_bytes": len(generated.content),
+                "sha256": hashlib.sha256(generated.content).hexdigest(),
+                "classifications": None,
+            }
+            metadata[f"{generated.path}{METADATA_SUFFIX}"] = json.dumps(sidecar, indent=2).encode()
+        top_level = {
+            "run_id": run.id,
+            "spec_id": run.spec_id,
+            "spec_version": run.spec_version,
+            "number_of_samples": run.number_of_samples,
+            "samples_completed": progress.samples_completed,
+            "samples_failed": progress.samples_failed,
+            "files": [generated.path for generated in files],
+            "evaluation_summary": None,
         }
+        metadata[TOP_LEVEL_METADATA] = json.dumps(top_level, indent=2).encode()
+        return build_zip(files, metadata)
 
     def fetch_download(self, token: str) -> Download:
         """The bytes behind a download URL; 403 when the URL is unknown or expired, like a presigned URL."""
         record = self.store.get(DownloadTokenRecord, token)
         if record is None or record.expires_at < self.clock():
             raise ApiError(403, "Request has expired or the signature does not match (AccessDenied).")
-        run, generated = self._downloadable(record.run_id, record.file_id)
+        if record.dataset_id is not None and record.file_id is not None:
+            seed_file = self._seed_file(record.dataset_id, record.file_id)
+            content = self.store.get_blob(f"seed/{record.dataset_id}/{seed_file.id}") or b""
+            return Download(content, seed_file.file_type, seed_file.path.rsplit("/", 1)[-1])
+        run, generated = self._downloadable(record.run_id or "", record.file_id)
         if generated is not None:
             return Download(generated.content, generated.file_type, generated.path.rsplit("/", 1)[-1])
-        return Download(build_zip(self.generated_files(run)), "application/zip", f"run_{run.id}.zip")
+        return Download(self.run_archive(run), "application/zip", f"run_{run.id}.zip")
 
     # ------------------------------------------------------------------ admin
 

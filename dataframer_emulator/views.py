@@ -1,4 +1,9 @@
-"""How records are shown: the JSON objects of the documented contract."""
+"""
+How records are shown: the JSON objects of today's API.
+
+Each object has exactly the fields of its response type in the official SDK (``pydataframer``
+0.19.2, ``dataframer/types/dataframer/``), no other; ``tests/conformance`` checks them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from dataframer_emulator.config import EmulatorConfig
 from dataframer_emulator.lifecycle import RunProgress, spec_status
 from dataframer_emulator.records import DatasetRecord, RunRecord, SpecRecord
+from dataframer_emulator.schemas import RUN_RUNTIME_PARAMS
 
 Json = dict[str, Any]
 
@@ -70,7 +76,6 @@ def spec_view(spec: SpecRecord, now: float, config: EmulatorConfig, include_vers
         **spec_summary(spec, now, config),
         "error": spec.error if status == "FAILED" else None,
         "content_yaml": latest.content_yaml if latest else None,
-        "generation_objectives": spec.generation_objectives,
         "runtime_params": spec.runtime_params,
         "updated_at": timestamp(
             latest.created_at if latest else spec.ready_at if status == "FAILED" else spec.created_at
@@ -79,7 +84,7 @@ def spec_view(spec: SpecRecord, now: float, config: EmulatorConfig, include_vers
     }
     if include_versions:
         view["versions"] = [
-            {"version": v.version, "content_yaml": v.content_yaml, "created_at": timestamp(v.created_at)}
+            {"content_yaml": v.content_yaml, "created_at": timestamp(v.created_at)}
             for v in (spec.versions if succeeded else [])
         ]
     return view
@@ -97,7 +102,6 @@ def run_summary(run: RunRecord, progress: RunProgress, config: EmulatorConfig) -
         "dataset_name": run.dataset_name,
         "dataset_type": run.dataset_type,
         "status": status,
-        "number_of_samples": run.number_of_samples,
         "samples_completed": progress.samples_completed,
         "samples_failed": progress.samples_failed,
         "total_cost": round((progress.samples_completed + progress.samples_failed) * run.cost_per_sample, 6),
@@ -108,12 +112,17 @@ def run_summary(run: RunRecord, progress: RunProgress, config: EmulatorConfig) -
 
 
 def run_view(
-    run: RunRecord, progress: RunProgress, config: EmulatorConfig, generated_files: list[Json]
+    run: RunRecord, progress: RunProgress, config: EmulatorConfig, generated_files: list[Json] | None
 ) -> Json:
-    """A run as read."""
+    """
+    A run as read: ``number_of_samples`` is in its ``runtime_params``; it has no ``error`` field
+    (a FAILED run shows its failure through its counters, as the API's runs do).
+    """
     return {
         **run_summary(run, progress, config),
-        "error": run.error if progress.status == "FAILED" else None,
-        "runtime_params": run.runtime_params,
+        "runtime_params": {
+            "number_of_samples": run.number_of_samples,
+            **{name: run.runtime_params[name] for name in RUN_RUNTIME_PARAMS if name in run.runtime_params},
+        },
         "generated_files": generated_files,
     }

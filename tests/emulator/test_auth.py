@@ -1,4 +1,4 @@
-"""Authentication: Bearer keys on every /api/ request; admin and download URLs need none."""
+"""Authentication: Bearer keys on every /api/ request and, when a key is set, on the admin endpoints."""
 
 from __future__ import annotations
 
@@ -69,10 +69,51 @@ def test_every_api_endpoint_requires_auth(emulator):
         assert response.status_code == 401, (method, path)
 
 
-def test_admin_endpoints_need_no_key(dataframer_emulator_factory):
+ADMIN_CALLS = [
+    ("GET", "/_emulator/faults", None),
+    ("POST", "/_emulator/faults", {"path": "specs/", "status_code": 503}),
+    ("POST", "/_emulator/faults", {"path": "(a+)+$"}),  # 401 before the body is validated
+    ("DELETE", "/_emulator/faults", None),
+    ("GET", "/_emulator/faults/x", None),
+    ("DELETE", "/_emulator/faults/x", None),
+    ("GET", "/_emulator/requests", None),
+    ("DELETE", "/_emulator/requests", None),
+    ("POST", "/_emulator/reset", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+def test_admin_endpoints_need_the_key_when_one_is_set(dataframer_emulator_factory, method, path, body):
+    server = dataframer_emulator_factory(api_key="s3cret")
+    httpx.post(
+        server.url + SPECS, json={"name": "kept", "generation_objectives": "o"}, headers=server.headers
+    )
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        refused = httpx.request(method, server.url + path, json=body, headers=headers)
+        assert refused.status_code == 401, (method, path, headers)
+    assert server.faults() == []
+    assert len(server.requests()) == 1, "the request log is intact: no reset, no clear"
+    allowed = httpx.request(method, server.url + path, json=body, headers=server.headers)
+    assert allowed.status_code != 401
+
+
+def test_the_request_log_with_its_download_tokens_is_not_readable_without_the_key(
+    dataframer_emulator_factory,
+):
+    server = dataframer_emulator_factory(api_key="s3cret")
+    assert httpx.get(server.url + "/_emulator/requests").status_code == 401
+    assert httpx.get(server.url + "/_emulator/requests", headers=server.headers).json() == []
+
+
+def test_health_docs_and_home_need_no_key(dataframer_emulator_factory):
     server = dataframer_emulator_factory(api_key="s3cret")
     assert httpx.get(server.url + "/_emulator/health").json() == {"status": "ok"}
-    assert httpx.get(server.url + "/_emulator/faults").status_code == 200
+    assert httpx.get(server.url + "/_emulator/openapi.json").status_code == 200
+    assert httpx.get(server.url + "/").status_code == 200
+
+
+def test_admin_endpoints_need_no_key_when_none_is_set(emulator):
+    assert httpx.get(emulator.url + "/_emulator/faults").status_code == 200
 
 
 MALFORMED_BODIES = [

@@ -39,11 +39,22 @@ def test_help():
     assert result.returncode == 0, result.stderr
     for flag in ("--host", "--port", "--api-key", "--state", "--spec-seconds", "--run-seconds", "--fault"):
         assert flag in result.stdout
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    for default in (
+        "--host HOST interface to listen on (default: 127.0.0.1)",
+        "--port PORT port to listen on (default: 8000)",
+        "spec PROCESSING time (default: 3.0)",
+        "run PENDING time (default: 1.0)",
+        "(default: SUCCEEDED)",
+        "(default: 10000)",
+    ):
+        assert default in text
+    assert "(default: None)" not in text
 
 
 def test_arguments_become_the_configuration(tmp_path):
     rules = tmp_path / "faults.json"
-    rules.write_text(json.dumps([{"path": "/runs/", "status_code": 500, "times": None}]))
+    rules.write_text(json.dumps([{"path": "runs/**", "status_code": 500, "times": None}]))
     args = build_parser().parse_args(
         [
             "--api-key",
@@ -60,7 +71,11 @@ def test_arguments_become_the_configuration(tmp_path):
             "READY",
             "--spec-create-returns-object",
             "--fault",
-            '{"action": "drop", "path": "/specs/"}',
+            '{"action": "drop", "path": "specs/"}',
+            "--request-log-size",
+            "50",
+            "--max-upload-bytes",
+            "1000",
             "--faults-file",
             str(rules),
         ]
@@ -72,12 +87,13 @@ def test_arguments_become_the_configuration(tmp_path):
     assert config.spec_success_status == "READY"
     assert config.spec_create_returns_object is True
     assert [(r.action, r.path, r.times) for r in config.faults] == [
-        ("drop", "/specs/", 1),
-        ("error", "/runs/", None),
+        ("drop", "specs/", 1),
+        ("error", "runs/**", None),
     ]
+    assert (config.request_log_size, config.max_upload_bytes) == (50, 1000)
 
 
-@pytest.mark.parametrize("fault", ["{not json", '{"action": "explode"}'])
+@pytest.mark.parametrize("fault", ["{not json", '{"action": "explode"}', '{"path": "(a+)+$"}'])
 def test_invalid_fault_is_a_usage_error(fault, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--fault", fault])
@@ -116,6 +132,9 @@ def test_subprocess_serves_the_api(tmp_path):
         time.sleep(0.15)
         spec = httpx.get(f"{base}/api/dataframer/specs/{created.json()['id']}/", headers=headers).json()
         assert spec["status"] == "SUCCEEDED"
+        home = httpx.get(base + "/").json()
+        assert home["api_base"] == f"{base}/api/dataframer/"
+        assert home["docs"] == f"{base}/_emulator/docs"
     finally:
         process.send_signal(signal.SIGINT)
         try:

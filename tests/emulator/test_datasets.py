@@ -65,13 +65,13 @@ def test_single_file_rules_are_400_naming_the_file(api, files, fragments):
 
 def test_multi_file_upload(api):
     body = api.dataset(
-        name="docs", dataset_type="MULTI_FILE", files=[("a.txt", PAGE), ("b.md", b"# Title\n\nText\n")]
+        name="docs", dataset_type="MULTI_FILE", files=[("a.md", PAGE), ("b.md", b"# Title\n\nText\n")]
     )
     assert body["dataset_type"] == "MULTI_FILE"
     assert body["file_count"] == 2
     assert body["sample_count"] is None
-    assert [f["path"] for f in body["files"]] == ["a.txt", "b.md"]
-    assert [f["file_type"] for f in body["files"]] == ["text/plain", "text/markdown"]
+    assert [f["path"] for f in body["files"]] == ["a.md", "b.md"]
+    assert [f["file_type"] for f in body["files"]] == ["text/markdown", "text/markdown"]
 
 
 @pytest.mark.parametrize(
@@ -80,6 +80,7 @@ def test_multi_file_upload(api):
         ([("a.txt", PAGE)], ["files", "2-1000 files", "got 1"]),
         ([("a.txt", PAGE), ("run.exe", b"MZ")], ["run.exe", "not allowed"]),
         ([("a.txt", PAGE), ("a.txt", PAGE)], ["a.txt", "more than once"]),
+        ([("a.txt", PAGE), ("b.md", PAGE)], ["same extension", ".md, .txt"]),
     ],
 )
 def test_multi_file_rules(api, files, fragments):
@@ -229,13 +230,22 @@ def _zip_upload(api, name, archive):
     [
         ({"customers.csv": b"a,b\n1,2\n3,4\n"}, "SINGLE_FILE", ["customers.csv"]),
         ({"a.txt": PAGE, "b.txt": PAGE}, "MULTI_FILE", ["a.txt", "b.txt"]),
-        ({"wrap/a.txt": PAGE, "wrap/b.md": PAGE}, "MULTI_FILE", ["a.txt", "b.md"]),
+        ({"wrap/a.txt": PAGE, "wrap/b.txt": PAGE}, "MULTI_FILE", ["a.txt", "b.txt"]),
+        # The top-level folder is a file's folder: one folder is not MULTI_FOLDER (the API's reading).
+        ({"data/a/x.txt": PAGE, "data/b/y.txt": PAGE}, "MULTI_FILE", ["x.txt", "y.txt"]),
+        ({"a.txt": PAGE, "d/b.txt": PAGE}, "MULTI_FILE", ["a.txt", "b.txt"]),
+        ({"d1/x/a.txt": PAGE, "d2/b.txt": PAGE}, "MULTI_FOLDER", ["d1/a.txt", "d2/b.txt"]),
+        # Files of an unknown type are ignored, not refused.
+        (
+            {"a.txt": PAGE, "b.txt": PAGE, "notes.docx": b"PK", "run.exe": b"MZ"},
+            "MULTI_FILE",
+            ["a.txt", "b.txt"],
+        ),
         (
             {"d1/a.txt": PAGE, "d1/b.txt": PAGE, "d2/a.txt": PAGE},
             "MULTI_FOLDER",
             ["d1/a.txt", "d1/b.txt", "d2/a.txt"],
         ),
-        ({"top/d1/a.txt": PAGE, "top/d2/a.txt": PAGE}, "MULTI_FOLDER", ["d1/a.txt", "d2/a.txt"]),
         (
             {"a.txt": PAGE, "b.txt": PAGE, "__MACOSX/._a.txt": b"junk", ".DS_Store": b"junk"},
             "MULTI_FILE",
@@ -256,10 +266,14 @@ def test_zip_type_is_detected_from_layout(api, entries, dataset_type, paths):
     ("archive", "fragment"),
     [
         (b"not a zip", "not a valid ZIP"),
-        ({}, "contains no files"),
-        ({"a.txt": PAGE, "d/b.txt": PAGE}, "mixes files at the root ('a.txt')"),
-        ({"d1/x/a.txt": PAGE, "d2/b.txt": PAGE}, "'d1/x/a.txt' is nested"),
-        ({"d1/a.txt": PAGE, "d2/run.exe": PAGE}, "'d2/run.exe': type '.exe'"),
+        ({}, "no valid files found"),
+        ({"run.exe": b"MZ"}, "no valid files found"),
+        (
+            {"a.txt": PAGE, "d1/b.txt": PAGE, "d2/c.txt": PAGE},
+            "every file of a MULTI_FOLDER dataset needs a folder",
+        ),
+        ({"d1/a.txt": PAGE, "d2/run.exe": PAGE}, "only supports CSV, JSON, JSONL. Found: .txt"),
+        ({"../evil.txt": PAGE, "b.txt": PAGE}, "unsafe paths"),
         ({"only.csv": b"a,b\n"}, "'only.csv' has 0 data row"),
     ],
 )

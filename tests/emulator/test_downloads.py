@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 import zipfile
 
@@ -23,7 +24,7 @@ def test_zip_download_answers_202_then_a_url(api_with):
     path = f"/runs/{run['id']}/files/download/"
     first = api.get(path)
     assert first.status_code == 202
-    assert first.json()["status"] == "PENDING"
+    assert first.json() == {"download_url": None, "size_bytes": None}
     ready = api.wait_download(path)
     assert set(ready) == {"download_url", "size_bytes"}
     assert ready["download_url"].startswith(api.server.url + "/_emulator/downloads/")
@@ -32,7 +33,15 @@ def test_zip_download_answers_202_then_a_url(api_with):
     assert fetched.headers["content-type"] == "application/zip"
     assert len(fetched.content) == ready["size_bytes"]
     archive = zipfile.ZipFile(io.BytesIO(fetched.content))
-    assert archive.namelist() == ["generated_samples.csv"]
+    assert sorted(archive.namelist()) == [
+        "generated_samples.csv",
+        "generated_samples.csv.metadata",
+        "top_level.metadata",
+    ]
+    top_level = json.loads(archive.read("top_level.metadata"))
+    assert (top_level["run_id"], top_level["samples_completed"]) == (run["id"], 25)
+    sidecar = json.loads(archive.read("generated_samples.csv.metadata"))
+    assert sidecar["path"] == "generated_samples.csv"
     rows = list(csv.DictReader(io.StringIO(archive.read("generated_samples.csv").decode())))
     assert len(rows) == 25
     assert list(rows[0]) == api.SEED_COLUMNS
@@ -58,14 +67,15 @@ def test_single_file_download(api_with):
     path = f"/runs/{run['id']}/files/{target['id']}/download/"
     assert api.get(path).status_code == 202
     ready = api.wait_download(path)
-    assert ready["size_bytes"] == target["size_bytes"]
+    assert set(ready) == {"download_url", "filename", "content_type"}
     assert ready["filename"] == "sample_00002.txt"
     assert ready["content_type"] == "text/plain"
     content = httpx.get(ready["download_url"]).content
     assert len(content) == target["size_bytes"]
     all_files = api.wait_download(f"/runs/{run['id']}/files/download/")
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(all_files["download_url"]).content))
-    assert archive.namelist() == [f["path"] for f in run["generated_files"]]
+    generated = [f["path"] for f in run["generated_files"]]
+    assert archive.namelist() == [*generated, *(f"{p}.metadata" for p in generated), "top_level.metadata"]
     assert archive.read(target["path"]) == content
     lines = {"First line", "Second line", "Third line"}
     assert set(content.decode().splitlines()[2:]) <= lines
@@ -111,3 +121,28 @@ def test_expired_download_url_is_403(api_with):
     assert httpx.get(url).status_code == 200
     time.sleep(0.6)
     assert httpx.get(url).status_code == 403
+
+
+def test_downloads_accept_the_data_plane_follow_header(api):
+    """The SDK sends X-Data-Plane-Follow: 1 on downloads; a cloud deployment answers as usual."""
+    run = _finished_run(api, 2)
+    follow = {"X-Data-Plane-Follow": "1"}
+    ready = api.wait_download(f"/runs/{run['id']}/files/download/")
+    assert api.get(f"/runs/{run['id']}/files/download/", headers=follow).status_code == 200
+    file_id = run["generated_files"][0]["id"]
+    assert api.wait_download(f"/runs/{run['id']}/files/{file_id}/download/")["download_url"]
+    assert api.get(f"/runs/{run['id']}/files/{file_id}/download/", headers=follow).status_code == 200
+    assert httpx.get(ready["download_url"], headers=follow).status_code == 200
+
+
+def test_seed_file_download(api):
+    dataset = api.dataset()
+    seed_file = dataset["files"][0]
+    path = f"/seed-datasets/{dataset['id']}/files/{seed_file['id']}/"
+    answer = api.get(path, headers={"X-Data-Plane-Follow": "1"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert set(body) == {"download_url", "filename", "content_type"}
+    assert (body["filename"], body["content_type"]) == ("customers.csv", "text/csv")
+    assert httpx.get(body["download_url"]).content == api.SEED_CSV
+    assert api.get(f"/seed-datasets/{dataset['id']}/files/nope/").status_code == 404

@@ -9,7 +9,7 @@ import pytest
 
 from dataframer_emulator import FaultRule
 
-SPECS = r"/api/dataframer/specs/$"
+SPECS = "specs/"
 
 
 def test_rate_limit_with_retry_headers(api, emulator):
@@ -37,7 +37,7 @@ def test_rate_limit_with_retry_headers(api, emulator):
 
 def test_server_error_burst_with_custom_body_and_headers(api, emulator):
     emulator.add_fault(
-        path="/specs/",
+        path="specs/**",
         status_code=503,
         times=3,
         body={"error": "upstream overloaded"},
@@ -50,7 +50,7 @@ def test_server_error_burst_with_custom_body_and_headers(api, emulator):
 
 
 def test_fault_applies_forever_when_times_is_none(api, emulator):
-    emulator.add_fault(path="/runs/", status_code=500, times=None, should_retry=False)
+    emulator.add_fault(path="runs/**", status_code=500, times=None, should_retry=False)
     for _ in range(5):
         response = api.get("/runs/")
         assert response.status_code == 500
@@ -122,9 +122,7 @@ def test_lost_response_after_create(api, emulator):
 def test_status_override(api, emulator):
     spec_id = api.create_spec(name="x", generation_objectives="o")
     api.wait_spec(spec_id)
-    emulator.add_fault(
-        action="status_override", method="GET", path=r"/specs/[^/]+/$", status="QUEUED", times=2
-    )
+    emulator.add_fault(action="status_override", method="GET", path="specs/*/", status="QUEUED", times=2)
     reported = [api.get(f"/specs/{spec_id}/").json() for _ in range(3)]
     assert [r["status"] for r in reported] == ["QUEUED", "QUEUED", "SUCCEEDED"]
     assert reported[0]["content_yaml"] == reported[2]["content_yaml"]  # only the status changes
@@ -138,7 +136,7 @@ def test_status_override_leaves_bodies_without_status_alone(api, emulator):
 
 
 def test_faults_configured_at_start(dataframer_emulator_factory):
-    rule = FaultRule(path="/runs/", status_code=503, times=1)
+    rule = FaultRule(path="runs/**", status_code=503, times=1)
     server = dataframer_emulator_factory(faults=[rule])
     url = server.url + "/api/dataframer/runs/"
     assert [httpx.get(url, headers=server.headers).status_code for _ in range(2)] == [503, 200]
@@ -154,7 +152,9 @@ def test_first_matching_live_rule_wins(api, emulator):
 @pytest.mark.parametrize(
     ("fields", "fragment"),
     [
-        ({"path": "("}, "not a valid regular expression"),
+        ({"path": "/specs/$"}, "looks like a regular expression"),
+        ({"path": "(a+)+$"}, "paths are globs now"),
+        ({"path": ""}, "an empty pattern matches nothing"),
         ({"action": "status_override"}, "needs a 'status'"),
         ({"action": "explode"}, "action"),
         ({"times": 0}, "times"),
@@ -178,7 +178,7 @@ def _exercise_fault_endpoints(api, admin):
     assert created.status_code == 201
     assert created.json()[0]["id"] == "burst"
     listed = admin.post(
-        "/faults", json=[{"path": "/runs/", "status_code": 500}, {"path": "/x/", "times": None}]
+        "/faults", json=[{"path": "runs/**", "status_code": 500}, {"path": "x/", "times": None}]
     )
     assert len(listed.json()) == 2
     assert api.get("/specs/").status_code == 503
@@ -199,7 +199,7 @@ def test_admin_request_log(api, emulator):
     api.post("/runs/", json={"spec_id": "nope", "number_of_samples": 1})
     with httpx.Client(base_url=emulator.url + "/_emulator") as admin:
         log = admin.get("/requests").json()
-        assert len(admin.get("/requests", params={"method": "GET", "path": "/runs/"}).json()) == 1
+        assert len(admin.get("/requests", params={"method": "GET", "path": "runs/**"}).json()) == 1
         assert admin.delete("/requests").status_code == 204
         assert admin.get("/requests").json() == []
     assert [(r["method"], r["path"], r["status"]) for r in log] == [
@@ -211,7 +211,7 @@ def test_admin_request_log(api, emulator):
 
 
 def test_admin_endpoints_are_neither_faulted_nor_logged(api, emulator):
-    emulator.add_fault(path=".*", status_code=500, times=None)
+    emulator.add_fault(path="**", status_code=500, times=None)
     assert httpx.get(emulator.url + "/_emulator/health").status_code == 200
     assert httpx.get(emulator.url + "/_emulator/requests").status_code == 200
     assert emulator.requests() == []
@@ -223,16 +223,68 @@ def test_download_urls_can_be_faulted(api_with):
     spec = api.ready_spec()
     run = api.wait_run(api.create_run(spec["id"], 1))
     url = api.get(f"/runs/{run['id']}/files/download/").json()["download_url"]
-    server.add_fault(path="/_emulator/downloads/", status_code=503)
+    server.add_fault(path="/_emulator/downloads/*", status_code=503)
     assert httpx.get(url).status_code == 503
     assert httpx.get(url).status_code == 200
 
 
 def test_reset_forgets_state_faults_and_requests(api, emulator):
     api.create_spec(name="x", generation_objectives="o")
-    emulator.add_fault(path="/nothing/")
+    emulator.add_fault(path="nothing/")
     response = httpx.post(emulator.url + "/_emulator/reset")
     assert response.status_code == 200
     assert emulator.faults() == []
     assert emulator.requests() == []
     assert api.get("/specs/").json() == []
+
+
+def test_a_backtracking_pattern_is_refused_and_globs_stay_fast(api, emulator):
+    """The regex `(a+)+$` blocked the server for seconds; a glob costs at most pattern x path."""
+    with pytest.raises(ValueError, match="regular expression"):
+        emulator.add_fault(path="(a+)+$")
+    emulator.add_fault(path="**/" + "*a" * 200 + "b/**", status_code=500, times=None)
+    started = time.monotonic()
+    response = api.get("/specs/" + "a" * 3000 + "/")
+    assert time.monotonic() - started < 2
+    assert response.status_code == 404  # not faulted: no "b" in the path
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("specs/", "/api/dataframer/specs/", True),
+        ("specs/", "/api/dataframer/specs/x/", False),
+        ("specs/*/", "/api/dataframer/specs/123/", True),
+        ("specs/*/", "/api/dataframer/specs/123/versions/", False),
+        ("runs/**", "/api/dataframer/runs/", True),
+        ("runs/**", "/api/dataframer/runs/r1/cancel/", True),
+        ("runs/*/cancel/", "/api/dataframer/runs/r1/cancel/", True),
+        ("runs/*/files/**", "/api/dataframer/runs/r1/files/f1/download/", True),
+        ("seed-datasets/create*/", "/api/dataframer/seed-datasets/create-from-zip/", True),
+        ("seed-datasets/create*/", "/api/dataframer/seed-datasets/", False),
+        ("/_emulator/downloads/*", "/_emulator/downloads/tok", True),
+        ("**", "/anything/at/all", True),
+        ("**/cancel/", "/api/dataframer/runs/r1/cancel/", True),
+        ("spec?/", "/api/dataframer/specs/", True),
+    ],
+)
+def test_path_globs(pattern, path, matches):
+    from dataframer_emulator.pathglob import check_pattern, path_matches
+
+    assert path_matches(check_pattern(pattern), path) is matches
+
+
+def test_request_log_keeps_the_last_requests(dataframer_emulator_factory):
+    server = dataframer_emulator_factory(request_log_size=3)
+    for _ in range(5):
+        httpx.get(server.url + "/api/dataframer/specs/", headers=server.headers)
+    assert [r.seq for r in server.requests()] == [3, 4, 5]
+    server.clear_requests()
+    httpx.get(server.url + "/api/dataframer/runs/", headers=server.headers)
+    assert [r.seq for r in server.requests()] == [1]
+
+
+def test_request_log_filter_refuses_a_regex(emulator):
+    response = httpx.get(emulator.url + "/_emulator/requests", params={"path": "(a+)+$"})
+    assert response.status_code == 422
+    assert "globs" in response.json()["detail"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import time
 import zipfile
@@ -127,6 +128,7 @@ def test_run_and_downloads(sdk_with):
     assert done.status == "SUCCEEDED"
     assert done.samples_completed == 15
     assert done.total_cost == pytest.approx(0.03)
+    assert done.runtime_params.number_of_samples == 15
     [generated] = done.generated_files
     assert [r.id for r in sdk.dataframer.runs.list()] == [run.id]
 
@@ -134,6 +136,7 @@ def test_run_and_downloads(sdk_with):
     assert first.download_url is None  # 202: still being prepared
     ready = _wait_url(lambda: sdk.dataframer.runs.files.download_all(run.id))
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(ready.download_url).content))
+    assert {"top_level.metadata", f"{generated.path}.metadata"} <= set(archive.namelist())
     rows = list(csv.DictReader(io.StringIO(archive.read(generated.path).decode())))
     assert len(rows) == 15
     assert list(rows[0]) == api.SEED_COLUMNS
@@ -155,7 +158,9 @@ def test_cancel_and_force_delete(sdk_with):
     sdk, api = sdk_with(run_pending_seconds=30)
     spec = _ready_spec(sdk, api, name="s", generation_objectives="o")
     run = sdk.dataframer.runs.create(spec_id=spec.id, number_of_samples=5)
-    sdk.dataframer.runs.cancel(run.id)
+    working = sdk.dataframer.runs.retrieve(run.id)
+    assert (working.status, working.generated_files) == ("PENDING", None)
+    assert sdk.dataframer.runs.cancel(run.id) is None
     assert sdk.dataframer.runs.retrieve(run.id).status == "CANCELED"
     with pytest.raises(dataframer.BadRequestError, match="force=true"):
         sdk.dataframer.specs.delete(spec.id)
@@ -182,19 +187,19 @@ def test_errors_carry_the_detail(sdk, api, dataframer_emulator_factory):
 def test_sdk_retries_what_the_emulator_asks_it_to(emulator):
     client = dataframer.Dataframer(api_key=emulator.api_key, base_url=emulator.url, max_retries=2)
     with client:
-        emulator.add_fault(method="GET", path="/specs/$", status_code=429, retry_after_ms=50, times=2)
+        emulator.add_fault(method="GET", path="specs/", status_code=429, retry_after_ms=50, times=2)
         assert client.dataframer.specs.list() == []
-        assert [r.status for r in emulator.requests(path="/specs/$")] == [429, 429, 200]
+        assert [r.status for r in emulator.requests(path="specs/")] == [429, 429, 200]
         emulator.clear_requests()
-        emulator.add_fault(method="GET", path="/runs/$", status_code=503, should_retry=False)
+        emulator.add_fault(method="GET", path="runs/", status_code=503, should_retry=False)
         with pytest.raises(dataframer.InternalServerError):
             client.dataframer.runs.list()
-        assert len(emulator.requests(path="/runs/$")) == 1
+        assert len(emulator.requests(path="runs/")) == 1
 
 
 def test_sdk_retry_after_a_lost_create_meets_already_exists(emulator):
     """The contract's warning, reproduced with the SDK: a create is not idempotent by itself."""
-    emulator.add_fault(action="lose_response", method="POST", path="/specs/$")
+    emulator.add_fault(action="lose_response", method="POST", path="specs/")
     with dataframer.Dataframer(api_key=emulator.api_key, base_url=emulator.url, max_retries=1) as client:
         with pytest.raises(dataframer.BadRequestError, match="already exists"):
             client.dataframer.specs.create(name="once", generation_objectives="o")
@@ -210,3 +215,97 @@ def test_async_client(emulator):
             return str(got.status)
 
     assert asyncio.run(scenario()) == "SUCCEEDED"
+
+
+def test_runs_are_listed_newest_first(sdk):
+    spec = _ready_spec(sdk, None, name="s", generation_objectives="o")
+    created = [sdk.dataframer.runs.create(spec_id=spec.id, number_of_samples=n).id for n in (1, 2, 3)]
+    assert [r.id for r in sdk.dataframer.runs.list()] == created[::-1]
+
+
+def test_spec_without_a_model_gets_the_server_default_and_today_s_models_work(sdk):
+    default = _ready_spec(sdk, None, name="default", generation_objectives="o")
+    assert default.runtime_params["spec_generation_model_name"] == "anthropic/claude-sonnet-5-5-thinking"
+    databricks = _ready_spec(
+        sdk,
+        None,
+        name="databricks",
+        generation_objectives="o",
+        spec_generation_model_name="databricks/system.ai.gpt-6-astra-thinking",
+    )
+    assert databricks.status == "SUCCEEDED"
+
+
+def test_older_databricks_fields_pass_as_extra_body(sdk):
+    spec = sdk.dataframer.specs.create(
+        name="older",
+        generation_objectives="o",
+        spec_generation_model_name="databricks/databricks-claude-sonnet-4",
+        extra_body={
+            "databricks_client_id": "cid",
+            "databricks_client_secret": "dapi-secret",
+            "databricks_api_base": "https://adb.example/serving-endpoints",
+        },
+    )
+    done = _wait(lambda: sdk.dataframer.specs.retrieve(spec.id), {"PROCESSING"})
+    assert done.runtime_params["databricks_api_base"] == "https://adb.example/serving-endpoints"
+    assert "dapi-secret" not in done.model_dump_json()
+
+
+def test_same_spec_name_in_other_datasets_and_seedless(sdk, api):
+    first = api.dataset(name="one")["id"]
+    second = api.dataset(name="two")["id"]
+    for dataset_id in (first, second):
+        sdk.dataframer.specs.create(name="shared", dataset_id=dataset_id)
+    sdk.dataframer.specs.create(name="shared", generation_objectives="o")
+    with pytest.raises(dataframer.BadRequestError, match="among seedless specs"):
+        sdk.dataframer.specs.create(name="shared", generation_objectives="o")
+    with pytest.raises(dataframer.BadRequestError, match="for seed dataset 'one'"):
+        sdk.dataframer.specs.create(name="shared", dataset_id=first)
+    assert [s.name for s in sdk.dataframer.specs.list()] == ["shared"] * 3
+
+
+def test_seed_files_carry_sha256_and_download_through_the_sdk(sdk, api):
+    created = sdk.dataframer.seed_datasets.create_with_files(
+        name="customers", dataset_type="SINGLE_FILE", files=[("customers.csv", api.SEED_CSV, "text/csv")]
+    )
+    [seed_file] = created.files
+    assert seed_file.sha256 == hashlib.sha256(api.SEED_CSV).hexdigest()
+    link = sdk.dataframer.seed_datasets.files.download(seed_file.id, dataset_id=created.id)
+    assert link.filename == "customers.csv"
+    assert httpx.get(link.download_url).content == api.SEED_CSV
+
+
+def test_create_from_zip_reads_the_layout_as_the_sdk_does(sdk, api):
+    """The emulator and the SDK's own reader (used for customer-hosted planes) agree on each layout."""
+    from dataframer.lib.data_plane._flows import files_from_zip
+
+    layouts = [
+        {"data/a/x.txt": PAGE, "data/b/y.txt": PAGE},
+        {"a/x.txt": PAGE, "b/y.txt": PAGE, "stray.exe": b"MZ"},
+        {"one.csv": api.SEED_CSV, "notes.docx": b"PK"},
+        {"x.md": PAGE, "y.md": PAGE, "__MACOSX/._x.md": b"junk", ".hidden.md": b"junk"},
+    ]
+    for index, entries in enumerate(layouts):
+        archive = api.make_zip(entries)
+        expected_type, files, folders = files_from_zip(archive)
+        created = sdk.dataframer.seed_datasets.create_from_zip(name=f"z{index}", zip_file=("d.zip", archive))
+        assert created.dataset_type == expected_type, entries
+        expected = [
+            f"{folder}/{f.filename}" if folder else f.filename
+            for f, folder in zip(files, folders or [None] * len(files), strict=True)
+        ]
+        assert [f.path for f in created.files] == expected, entries
+
+
+def test_downloads_with_the_follow_header_the_sdk_sends(sdk_with):
+    sdk, api = sdk_with(download_seconds=0)
+    spec = _ready_spec(sdk, api, name="s", generation_objectives="o")
+    run = sdk.dataframer.runs.create(spec_id=spec.id, number_of_samples=2)
+    done = _wait(lambda: sdk.dataframer.runs.retrieve(run.id), {"PENDING", "PROCESSING"})
+    follow = {"X-Data-Plane-Follow": "1"}
+    assert sdk.dataframer.runs.files.download_all(run.id, extra_headers=follow).download_url
+    one = sdk.dataframer.runs.files.download(done.generated_files[0].id, run_id=run.id, extra_headers=follow)
+    assert one.download_url
+    [record, *_] = api.server.requests(path="runs/*/files/download/")
+    assert record.status == 200

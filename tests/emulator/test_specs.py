@@ -7,6 +7,8 @@ import time
 import pytest
 import yaml
 
+from dataframer_emulator.schemas import OLDER_SPEC_MODELS, SPEC_MODELS
+
 
 def _detail(response):
     return response.json()["detail"]
@@ -39,7 +41,8 @@ def test_seeded_spec_lifecycle(api_with):
     assert spec["dataset_id"] == dataset["id"]
     assert spec["dataset_name"] == "customers"
     assert spec["dataset_type"] == "SINGLE_FILE"
-    assert spec["runtime_params"]["spec_generation_model_name"] == "anthropic/claude-sonnet-4-6-thinking"
+    # No model sent: the server's own default, one of today's models.
+    assert spec["runtime_params"]["spec_generation_model_name"] == "anthropic/claude-sonnet-5-5-thinking"
     assert spec["created_by_email"]
     assert spec["updated_at"] >= spec["created_at"]
     assert "versions" not in spec
@@ -127,13 +130,14 @@ def test_fail_marker_ends_failed_with_error(api, body):
 @pytest.mark.parametrize(
     ("dataset_type", "files", "folders", "reason"),
     [
-        ("MULTI_FILE", [("a.txt", b""), ("b.md", b" \n\t\n")], None, "'a.txt' is empty; 'b.md' is empty"),
-        ("MULTI_FILE", [("a.csv", b"id,name\n"), ("b.jsonl", b"\n")], None, "'a.csv' has no data rows"),
+        ("MULTI_FILE", [("a.md", b""), ("b.md", b" \n\t\n")], None, "'a.md' is empty; 'b.md' is empty"),
+        ("MULTI_FILE", [("a.csv", b"id,name\n"), ("b.csv", b"\n")], None, "'a.csv' has no data rows"),
+        # A MULTI_FILE dataset has one extension; folders may mix them.
         (
-            "MULTI_FILE",
+            "MULTI_FOLDER",
             [("a.json", b"[]"), ("b.pdf", b"")],
-            None,
-            "'a.json' has no data rows; 'b.pdf' is empty",
+            ["one", "two"],
+            "'one/a.json' has no data rows; 'two/b.pdf' is empty",
         ),
         ("MULTI_FOLDER", [("a.txt", b""), ("b.txt", b"")], ["one", "two"], "'one/a.txt' is empty"),
         (
@@ -177,7 +181,7 @@ def test_seed_failure_names_a_few_files_then_sums_up(api):
     ],
 )
 def test_one_usable_file_is_enough(api, files):
-    dataset = api.dataset(name="partly", dataset_type="MULTI_FILE", files=files)
+    dataset = api.dataset(name="partly", dataset_type="MULTI_FOLDER", files=files, folder_names=["x", "y"])
     spec = api.wait_spec(api.create_spec(name="s", dataset_id=dataset["id"]))
     assert spec["status"] == "SUCCEEDED", spec["error"]
     assert spec["error"] is None
@@ -203,15 +207,21 @@ def test_unknown_dataset_is_404(api):
     assert "'0000' not found" in _detail(response)
 
 
-def test_databricks_model_needs_its_three_fields(api):
+@pytest.mark.parametrize(
+    "model", ["databricks/system.ai.claude-opus-5-thinking", "databricks/databricks-gpt-5"]
+)
+def test_databricks_models_need_no_credentials(api, model):
+    """Today's databricks/system.ai.* models take none; an older deployment's fields are optional."""
+    spec_id = api.create_spec(name="db", generation_objectives="o", spec_generation_model_name=model)
+    assert api.wait_spec(spec_id)["runtime_params"]["spec_generation_model_name"] == model
+
+
+def test_older_databricks_fields_are_accepted_and_the_secret_never_returned(api):
     body = {
         "name": "db",
         "generation_objectives": "o",
         "spec_generation_model_name": "databricks/databricks-gpt-5",
     }
-    missing = api.post("/specs/", json={**body, "databricks_client_id": "cid"})
-    assert missing.status_code == 400
-    assert "databricks_client_secret, databricks_api_base required" in _detail(missing)
     secret = "dapi-very-secret-value"
     complete = {
         **body,
@@ -230,17 +240,30 @@ def test_databricks_model_needs_its_three_fields(api):
         assert secret not in response.text
 
 
-def test_model_names(api):
-    bad = api.post(
-        "/specs/", json={"name": "x", "generation_objectives": "o", "spec_generation_model_name": "gpt"}
-    )
-    assert bad.status_code == 400
-    assert "'gpt' is not a 'provider/model' name" in _detail(bad)
+@pytest.mark.parametrize("model", SPEC_MODELS + OLDER_SPEC_MODELS)
+def test_both_generations_of_models_are_accepted(api, model):
+    body = {"name": f"x {model}", "generation_objectives": "o", "spec_generation_model_name": model}
+    assert api.post("/specs/", json=body).status_code == 201
+
+
+def test_today_s_model_list_is_the_sdk_s():
+    from typing import get_args, get_type_hints
+
+    from dataframer.types.dataframer.spec_create_params import SpecCreateParams
+
+    hint = get_type_hints(SpecCreateParams)["spec_generation_model_name"]
+    assert set(get_args(hint)) == set(SPEC_MODELS)
+
+
+def test_an_unknown_model_is_refused_by_the_server_with_the_list(api):
     unknown = api.post(
         "/specs/",
         json={"name": "x", "generation_objectives": "o", "spec_generation_model_name": "acme/brand-new-9"},
     )
-    assert unknown.status_code == 201
+    assert unknown.status_code == 400
+    detail = _detail(unknown)
+    assert "'acme/brand-new-9' is not an available model" in detail
+    assert SPEC_MODELS[0] in detail
 
 
 @pytest.mark.parametrize(
@@ -291,7 +314,8 @@ def test_list_has_summary_fields_only(api_with):
 def test_versions_and_update(api):
     spec = api.ready_spec()
     with_versions = api.get(f"/specs/{spec['id']}/", params={"include_versions": "true"}).json()
-    assert [v["version"] for v in with_versions["versions"]] == [1]
+    assert len(with_versions["versions"]) == 1
+    assert set(with_versions["versions"][0]) == {"content_yaml", "created_at"}
     assert with_versions["versions"][0]["content_yaml"] == spec["content_yaml"]
     edited = yaml.safe_load(spec["content_yaml"])
     edited["spec"]["description"] = "Edited by a human"
@@ -303,7 +327,7 @@ def test_versions_and_update(api):
     document = yaml.safe_load(latest["content_yaml"])
     assert document["spec"]["description"] == "Edited by a human"
     assert document["metadata"]["spec_name"] == "customers spec"  # metadata is read-only
-    assert [v["version"] for v in latest["versions"]] == [1, 2]
+    assert len(latest["versions"]) == 2
     assert latest["versions"][0]["content_yaml"] == spec["content_yaml"]
     assert latest["updated_at"] > spec["updated_at"]
 

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SPECS = r"/api/dataframer/specs/$"
-SPEC_ITEM = r"/api/dataframer/specs/[^/]+/$"
+SPECS = "specs/"
+SPEC_ITEM = "specs/*/"
 MODES = [pytest.param(False, id="blocking"), pytest.param(True, id="deferrable")]
 
 
@@ -285,7 +285,7 @@ def test_lost_run_create_response_does_not_pay_twice(server: EmulatorServer) -> 
 
     spec = run_task(spec_operator())
     assert spec.state == "success", spec.message
-    server.add_fault(method="POST", path=r"/api/dataframer/runs/$", action="lose_response")
+    server.add_fault(method="POST", path="runs/", action="lose_response")
     outcome = run_task(
         CreateRunOperator(
             task_id="generate", spec_id=spec.result, number_of_samples=5, poll_interval=0.05, deferrable=True
@@ -294,4 +294,4 @@ def test_lost_run_create_response_does_not_pay_twice(server: EmulatorServer) -> 
     assert outcome.state == "success", outcome.message
     runs = httpx.get(f"{server.url}/api/dataframer/runs/", headers=server.headers).json()
     assert [run["id"] for run in runs] == [outcome.result["run_id"]]
-    assert len(server.requests(method="POST", path=r"/api/dataframer/runs/$")) == 1
+    assert len(server.requests(method="POST", path="runs/")) == 1

@@ -96,5 +96,5 @@ def test_the_server_received_the_secret_it_needs(server: EmulatorServer) -> None
     """The masking is for humans only: the API itself gets the real values."""
     outcome = run_task(databricks_operator(wait_for_completion=False))
     assert outcome.state == "success"
-    (create,) = server.requests(method="POST", path=r"/api/dataframer/specs/$")
+    (create,) = server.requests(method="POST", path="specs/")
     assert create.status in (200, 201)
