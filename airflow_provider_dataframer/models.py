@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,7 +22,7 @@ from pydantic import (
 )
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
-from airflow_provider_dataframer.scrubbing import register_secret
+from airflow_provider_dataframer.scrubbing import register_secret, scrub
 
 DEFAULT_BASE_URL = "https://df-api.dataframer.ai"
 
@@ -144,12 +145,21 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
+def _scrubbed(value: str | None) -> str | None:
+    return scrub(value) if value else value
+
+
+ServerText = Annotated[str | None, AfterValidator(_scrubbed)]
+"""Free text from the server that may echo a request (an ``error``): scrubbed as it is read, so
+that neither exceptions nor trigger events (stored in the metadata database) carry a secret."""
+
+
 class StatusResource(_Response):
     """Anything that is waited for: it has an id, a status and (specs only) an error message."""
 
     id: str
     status: Text = ""
-    error: str | None = None
+    error: ServerText = None
 
     def progress(self) -> str:
         """A short account of the progress beyond the status ("" when there is nothing more)."""
