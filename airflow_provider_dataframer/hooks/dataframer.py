@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import re
@@ -225,11 +226,32 @@ def base_url_from(host: str | None, schema: str | None, port: int | None) -> str
 # Clients
 
 
+class _ScrubbingFilter(logging.Filter):
+    """Scrub the SDK's own log records: at DEBUG it logs each request's options, body included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        scrubbed = scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+SDK_LOGGERS = ("dataframer", "dataframer._base_client", "dataframer._response", "dataframer.lib.data_plane")
+
+
 def _client_classes() -> tuple[type[Dataframer], type[AsyncDataframer]]:
     """The SDK's clients, with the connection's backoff (the SDK's own is fixed at 0.5-8 s)."""
     global _CLIENT_CLASSES
     if _CLIENT_CLASSES is None:
         import dataframer
+
+        scrubbing_filter = _ScrubbingFilter()
+        for name in SDK_LOGGERS:  # a logger's filters do not apply to its children's records
+            logging.getLogger(name).addFilter(scrubbing_filter)
 
         class ProviderDataframer(dataframer.Dataframer):
             """``dataframer.Dataframer`` whose retries back off as the Airflow connection says."""
