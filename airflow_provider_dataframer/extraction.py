@@ -88,8 +88,22 @@ def _ratio(info: zipfile.ZipInfo) -> float:
     return info.file_size / info.compress_size if info.compress_size else float("inf")
 
 
+SIDECAR_SUFFIX = ".metadata"
+"""The run ZIP holds a ``<file>.metadata`` sidecar per generated file and a ``top_level.metadata``:
+the service's bookkeeping, not generated data, so they are neither written nor reported."""
+
+
+def is_sidecar(parts: tuple[str, ...]) -> bool:
+    """Whether a ZIP member is one of the service's ``.metadata`` sidecars."""
+    return parts[-1].endswith(SIDECAR_SUFFIX)
+
+
 def plan_members(archive: zipfile.ZipFile, limits: DownloadLimits = DEFAULT_LIMITS) -> list[Member]:
-    """The files to write, once every header-level check passed; raises on the first breach."""
+    """
+    The files to write, once every header-level check passed; raises on the first breach.
+
+    Sidecars count against the limits like every entry, but are not written.
+    """
     infos = archive.infolist()
     if len(infos) > limits.max_zip_entries:
         raise _refuse(f"it holds {len(infos)} entries, more than max_zip_entries ({limits.max_zip_entries}).")
@@ -110,7 +124,8 @@ def plan_members(archive: zipfile.ZipFile, limits: DownloadLimits = DEFAULT_LIMI
             )
         unzipped += info.file_size
         compressed += info.compress_size
-        members.append(Member(info, parts))
+        if not is_sidecar(parts):
+            members.append(Member(info, parts))
     if unzipped > limits.max_unzipped_bytes:
         raise _refuse(
             f"it unzips to {unzipped} bytes, more than max_unzipped_bytes ({limits.max_unzipped_bytes})."

@@ -60,6 +60,17 @@ class IfExists(str, enum.Enum):
             raise DataframerValidationError(f"if_exists must be one of {choices}, got {value!r}") from None
 
 
+NOT_SENT_STATUS_CODES = frozenset({408, 429})
+"""Statuses with which the server refuses a request before acting on it."""
+
+
+def was_not_carried_out(error: DataframerError) -> bool:
+    """Whether a failed create certainly did nothing (never sent, or refused before any work)."""
+    if isinstance(error, DataframerTransportError):
+        return error.not_sent
+    return isinstance(error, DataframerApiError) and error.http_status in NOT_SENT_STATUS_CODES
+
+
 def is_ambiguous(error: DataframerError) -> bool:
     """Whether a failed create may nevertheless have been carried out by the server."""
     if isinstance(error, DataframerTransportError):
@@ -140,6 +151,10 @@ def create_once(
         try:
             return target.create(), False
         except DataframerError as error:
+            # Creates are sent once by the SDK client (max_retries=0): this loop is their retry.
+            if was_not_carried_out(error) and attempt <= retry.max_retries:
+                sleep(retry.backoff(attempt, error))  # honours a sane Retry-After
+                continue
             if isinstance(error, DataframerApiError) and error.http_status in CLASH_STATUS_CODES:
                 existing = target.find()
                 if existing is None and is_transient(error) and attempt <= retry.max_retries:

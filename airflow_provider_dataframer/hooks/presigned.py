@@ -12,12 +12,13 @@ from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerDownloadError,
     DataframerError,
+    DataframerTransportError,
 )
 from airflow_provider_dataframer.retry import (
     RetryPolicy,
+    is_transient,
     parse_retry_after,
     parse_should_retry,
-    transport_error,
 )
 
 MAX_MESSAGE_CHARS = 300
@@ -65,10 +66,18 @@ def stream_presigned(
         )
     transfer = _Transfer(parsed, where, destination, expected_size, max_bytes, deadline, clock)
     with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-        for attempt in retry.retrying(idempotent=True):
-            with attempt:
-                transfer.check_deadline()
+        retries = 0
+        while True:
+            transfer.check_deadline()
+            try:
                 transfer.attempt(client)
+                break
+            except DataframerError as exc:
+                # Only a failure before the first byte is transient: a part is already written.
+                if retries >= retry.max_retries or not is_transient(exc):
+                    raise
+                retries += 1
+                time.sleep(retry.backoff(retries, exc))
     if expected_size is not None and transfer.written != expected_size:
         raise DataframerDownloadError(
             f"Download from {where} was incomplete: {transfer.written} bytes received, "
@@ -139,7 +148,9 @@ class _Transfer:
                     f"Download from {self.where} broke off after {self.written} bytes: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
-            raise transport_error("GET", self.where, exc) from exc
+            not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise DataframerTransportError("GET", self.where, reason, not_sent=not_sent) from exc
 
 
 def _announced_length(response: httpx.Response) -> int:

@@ -55,7 +55,8 @@ def test_chain_dag_lands_the_generated_files(emulator: EmulatorServer, output_di
     (spec,) = api(emulator, "specs/")
     (run,) = api(emulator, "runs/")
     assert spec["dataset_id"] == dataset["id"] and run["spec_id"] == spec["id"]
-    assert run["status"] == "SUCCEEDED" and run["number_of_samples"] == 5
+    run = api(emulator, f"runs/{run['id']}/")  # list items carry no runtime_params
+    assert run["status"] == "SUCCEEDED" and run["runtime_params"]["number_of_samples"] == 5
     (landed,) = output_dir.iterdir()  # one folder per logical date
     assert landed.name == dag_run.logical_date.strftime("%Y%m%d")
     assert files_under(landed) == generated_paths(emulator, run["id"])
@@ -67,7 +68,8 @@ def test_chain_dag_writes_to_an_object_storage_uri(emulator: EmulatorServer, out
     dag_run = dag.test(run_conf={"output_dir": f"file://{lake}", "number_of_samples": 3})
     assert str(dag_run.state) == "success", states(dag_run)
     (run,) = api(emulator, "runs/")
-    assert run["number_of_samples"] == 3
+    run = api(emulator, f"runs/{run['id']}/")
+    assert run["runtime_params"]["number_of_samples"] == 3
     (landed,) = lake.iterdir()
     assert files_under(landed) == generated_paths(emulator, run["id"])
 

@@ -210,20 +210,20 @@ def test_rerun_replaces_its_failed_spec(server: EmulatorServer) -> None:
     assert creates(server) == 3  # first try; the clash; the replacement
 
 
-def test_name_clash_with_other_inputs_is_an_error_and_untouched(server: EmulatorServer) -> None:
+def test_a_same_named_spec_of_another_dataset_is_another_spec(server: EmulatorServer) -> None:
+    """Spec names are unique per dataset (or among seedless specs): no clash, nothing touched."""
     theirs = run_task(
         spec_operator(generation_objectives="someone else's objectives", wait_for_completion=False)
     )
     dataset_id = upload_csv_seed(server, "clash-seed", "s.csv", b"a,b\n1,2\n3,4\n5,6\n")
-    # The emulator keeps names unique per dataset; a deployment that keeps them unique per company
-    # refuses the seeded create of the same name, as this rule does.
+    ours = run_task(spec_operator(dataset_id=dataset_id, generation_objectives=None, if_exists="fail"))
+    assert ours.state == "success", ours.message
+    assert {spec["id"] for spec in specs_on(server)} == {theirs.result, ours.result}
+    # A deployment that refuses it anyway: its message reaches the user, the other spec is untouched.
     server.add_fault(method="POST", path=SPECS, status_code=400, body={"detail": "Spec name already exists"})
-    outcome = run_task(spec_operator(dataset_id=dataset_id, generation_objectives=None))
-    assert outcome.state == "failed"
-    assert f"already exists ({theirs.result}) but it was made from objectives alone" in outcome.message
-    assert "ds_nodash" in outcome.message
-    (spec,) = specs_on(server)
-    assert spec["id"] == theirs.result and not server.requests(method="DELETE")
+    outcome = run_task(spec_operator(name="other-name", dataset_id=dataset_id, generation_objectives=None))
+    assert outcome.state == "failed" and "HTTP 400: Spec name already exists" in outcome.message
+    assert not server.requests(method="DELETE")
 
 
 def test_same_name_for_another_seed_is_a_separate_spec(server: EmulatorServer) -> None:

@@ -37,7 +37,8 @@ MIB = 1024 * 1024
 
 @pytest.fixture(autouse=True)
 def no_sleep(mocker):  # type: ignore[no-untyped-def]
-    return mocker.patch("tenacity.nap.time.sleep")
+    mocker.patch("airflow_provider_dataframer.hooks.presigned.time.sleep")
+    return mocker.patch("dataframer._base_client.time.sleep")
 
 
 def zip_bytes(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -322,6 +323,19 @@ def test_twenty_thousand_files_give_a_bounded_result(tmp_path: Path) -> None:
     assert len(result["files"]) == 1000
     assert len(json.dumps(result)) < 120_000
     assert len(files_under(tmp_path / "out" / "samples")) == 20_000
+
+
+@respx.mock
+def test_metadata_sidecars_are_neither_written_nor_returned(tmp_path: Path) -> None:
+    files = {
+        "samples/a.txt": b"a",
+        "samples/a.txt.metadata": b"{}",
+        "top_level.metadata": b"{}",
+    }
+    serve_link(zip_bytes(files), None)
+    result = download(tmp_path / "out")
+    assert result["count"] == 1 and result["files"] == [str(tmp_path / "out" / "samples" / "a.txt")]
+    assert files_under(tmp_path / "out") == ["samples/a.txt"]
 
 
 # The destination is checked before anything is requested
