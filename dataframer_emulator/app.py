@@ -25,6 +25,7 @@ from dataframer_emulator.faults import (
     RequestRecord,
     install_log_filter,
 )
+from dataframer_emulator.platform_routes import include_platform_routes
 from dataframer_emulator.schemas import RunCreate, SpecCreate, SpecUpdate
 from dataframer_emulator.seeds import Upload
 from dataframer_emulator.service import EmulatorService
@@ -336,5 +337,6 @@ def create_app(config: EmulatorConfig | None = None, store: Store | None = None)
         return JSONResponse(body, status_code=422)
 
     app.include_router(_api_router())
+    include_platform_routes(app, API_PREFIX, AuthenticatedRoute)
     app.include_router(_admin_router())
     return app
