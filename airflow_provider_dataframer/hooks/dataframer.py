@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import IO, Any, Protocol
 
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from dataframer import APIConnectionError, APIStatusError, AsyncDataframer, Dataframer
 
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
@@ -18,16 +20,32 @@ from airflow_provider_dataframer.exceptions import (
     DataframerConfigError,
     DataframerDownloadError,
     DataframerNotFoundError,
+    DataframerTransportError,
 )
 from airflow_provider_dataframer.models import (
+    ANONYMIZATION,
     DEFAULT_BASE_URL,
+    EVALUATION,
+    RED_TEAM_RUN,
+    RED_TEAM_SPECS_PATH,
     RUN,
     SPEC,
+    AnonymizationCreateRequest,
+    AnonymizationRun,
     CreatedResource,
     DownloadLink,
+    Evaluation,
+    EvaluationCreateRequest,
+    EvaluationStatus,
+    RedTeamRun,
+    RedTeamRunRequest,
+    RedTeamRunStatus,
+    RedTeamSpec,
+    RedTeamSpecRequest,
     ResourceKind,
     Run,
     RunCreateRequest,
+    RunListing,
     SeedDataset,
     Spec,
     SpecCreateRequest,
@@ -183,6 +201,27 @@ def _describe_item(item: Any) -> str:
     return str(item)
 
 
+@contextlib.contextmanager
+def sdk_errors(endpoint: str | None = None, secrets: Sequence[str] = ()) -> Iterator[None]:
+    """
+    Turn what the SDK raises inside the block into the provider's exceptions (interim until
+    wt/sdk's fuller version replaces it).
+
+    :param endpoint: ``"METHOD /path/"`` for messages.
+    :param secrets: values to blank out of the server's message.
+    """
+    method, _, path = (endpoint or "? ?").partition(" ")
+    try:
+        yield
+    except APIStatusError as exc:
+        raise error_from_response(method, path, exc.response, secrets) from None
+    except APIConnectionError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, httpx.TransportError):
+            raise transport_error(method, path, cause) from None
+        raise DataframerTransportError(method, path, type(exc).__name__) from None
+
+
 def checked(method: str, path: str, response: httpx.Response, secrets: Sequence[str] = ()) -> httpx.Response:
     """``response`` if it is a success; the provider exception with the server's message otherwise."""
     if response.is_error:
@@ -221,6 +260,7 @@ class DataframerHook(BaseHook):
         self.dataframer_conn_id = dataframer_conn_id
         self._settings: ConnectionSettings | None = None
         self._async_client: httpx.AsyncClient | None = None
+        self._sdk_client: Dataframer | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -256,9 +296,27 @@ class DataframerHook(BaseHook):
         """The blocking httpx client, authenticated and with the configured timeouts."""
         return httpx.Client(**self.settings.client_kwargs())
 
-    def get_conn(self) -> httpx.Client:
-        """Return the blocking httpx client (the Airflow hook convention)."""
-        return self.client
+    def get_conn(self) -> Dataframer:
+        """The blocking SDK client of this hook (interim until wt/sdk's version replaces it)."""
+        if self._sdk_client is None:
+            settings = self.settings
+            self._sdk_client = Dataframer(
+                api_key=settings.api_key,
+                base_url=settings.base_url,
+                max_retries=settings.retry.max_retries,
+                timeout=settings.timeout,
+            )
+        return self._sdk_client
+
+    async def get_async_conn(self) -> AsyncDataframer:
+        """The async SDK client of this hook (interim until wt/sdk's version replaces it)."""
+        settings = await self.aget_settings()
+        return AsyncDataframer(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            max_retries=settings.retry.max_retries,
+            timeout=settings.timeout,
+        )
 
     async def aget_client(self) -> httpx.AsyncClient:
         """The async httpx client of this hook, created on first use."""
@@ -271,6 +329,9 @@ class DataframerHook(BaseHook):
         """Close the blocking client if it was opened."""
         if "client" in self.__dict__:
             self.__dict__.pop("client").close()
+        if self._sdk_client is not None:
+            client, self._sdk_client = self._sdk_client, None
+            client.close()
 
     async def aclose(self) -> None:
         """Close the async client if it was opened."""
@@ -532,6 +593,179 @@ class DataframerHook(BaseHook):
                 f"{link.size_bytes} announced."
             )
         return written
+
+    # ------------------------------------------------------------------------------------------
+    # The platform: evaluations, anonymization runs, spec versions, run deletion, red teaming.
+    # Each method goes through the SDK client (get_conn / get_async_conn) inside sdk_errors; the
+    # creates of paid jobs go without retries (the operators resolve a lost answer by listing).
+
+    def _platform_create_client(self) -> Dataframer:
+        return self.get_conn().with_options(max_retries=0)
+
+    @staticmethod
+    def _as_dict(answer: Any) -> Any:
+        return answer.to_dict(mode="json") if hasattr(answer, "to_dict") else answer
+
+    def get_status(self, kind: ResourceKind, resource_id: str) -> StatusResource:
+        """Read what a wait needs of any kind through its status path (``kind.item_path``)."""
+        path = kind.item_path(resource_id)
+        with sdk_errors(f"GET {path}"):
+            answer = self.get_conn().get(path, cast_to=object)
+        return kind.model.model_validate(answer)
+
+    # Evaluations
+
+    def create_evaluation(self, request: EvaluationCreateRequest) -> str:
+        """Start evaluating a SUCCEEDED run; return the evaluation's id. Paid: never retried blindly."""
+        with sdk_errors(f"POST {EVALUATION.collection_path}"):
+            created = self._platform_create_client().dataframer.evaluations.create(**request.to_body())
+        return CreatedResource.model_validate(self._as_dict(created)).id
+
+    def get_evaluation(self, evaluation_id: str) -> Evaluation:
+        """Read one evaluation with its distributions (once SUCCEEDED)."""
+        with sdk_errors(f"GET {EVALUATION.item_path(evaluation_id)}"):
+            answer = self.get_conn().dataframer.evaluations.retrieve(evaluation_id)
+        return Evaluation.model_validate(self._as_dict(answer))
+
+    def list_run_evaluations(self, run_id: str) -> list[EvaluationStatus]:
+        """The evaluations of one run."""
+        with sdk_errors(f"GET {RUN.item_path(run_id)}evaluations/"):
+            answer = self.get_conn().dataframer.runs.evaluations.list(run_id)
+        return [EvaluationStatus.model_validate(self._as_dict(item)) for item in answer]
+
+    # Anonymization runs
+
+    def create_anonymization_run(self, request: AnonymizationCreateRequest) -> str:
+        """Start masking the PII of a seed dataset; return the run's id. Never retried blindly."""
+        with sdk_errors(f"POST {ANONYMIZATION.collection_path}"):
+            created = self._platform_create_client().dataframer.anonymization_runs.create(**request.to_body())
+        return CreatedResource.model_validate(self._as_dict(created)).id
+
+    def get_anonymization_run(self, run_id: str) -> AnonymizationRun:
+        """Read one anonymization run with its results and masked files."""
+        with sdk_errors(f"GET {ANONYMIZATION.item_path(run_id)}"):
+            answer = self.get_conn().dataframer.anonymization_runs.retrieve(run_id)
+        return AnonymizationRun.model_validate(self._as_dict(answer))
+
+    def list_anonymization_runs(self) -> list[AnonymizationRun]:
+        """Every anonymization run of the company."""
+        with sdk_errors(f"GET {ANONYMIZATION.collection_path}"):
+            answer = self.get_conn().dataframer.anonymization_runs.list()
+        return [AnonymizationRun.model_validate(self._as_dict(item)) for item in answer]
+
+    def delete_anonymization_run(self, run_id: str) -> None:
+        """Delete an anonymization run and its masked files."""
+        with sdk_errors(f"DELETE {ANONYMIZATION.item_path(run_id)}"):
+            self.get_conn().dataframer.anonymization_runs.delete(run_id)
+
+    def get_anonymized_download_link(self, run_id: str) -> DownloadLink | None:
+        """The presigned URL of the masked files' ZIP, or None while it is ``generating``."""
+        with sdk_errors(f"GET {ANONYMIZATION.item_path(run_id)}download/"):
+            answer = self._as_dict(self.get_conn().dataframer.anonymization_runs.files.download_all(run_id))
+        return DownloadLink.model_validate(answer) if answer.get("download_url") else None
+
+    def wait_for_anonymized_download_link(
+        self,
+        run_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> DownloadLink:
+        """Poll until the masked files' ZIP is built; give up after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while (link := self.get_anonymized_download_link(run_id)) is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DataframerDownloadError(
+                    f"Dataframer was still building the ZIP of anonymization run {run_id} after "
+                    f"{timeout:.0f} s; raise download_timeout or try again later."
+                )
+            sleep(min(poll_interval, remaining))
+        return link
+
+    # Spec versions
+
+    def update_spec(self, spec_id: str, content_yaml: str) -> Spec:
+        """Add a version to a spec with ``content_yaml``; the spec as the server answered."""
+        with sdk_errors(f"PUT {SPEC.item_path(spec_id)}"):
+            answer = self.get_conn().dataframer.specs.update(spec_id, content_yaml=content_yaml)
+        return Spec.model_validate(self._as_dict(answer))
+
+    def get_spec_with_versions(self, spec_id: str) -> Spec:
+        """Read one spec with every version of its YAML (``include_versions=true``)."""
+        with sdk_errors(f"GET {SPEC.item_path(spec_id)}"):
+            answer = self.get_conn().dataframer.specs.retrieve(spec_id, include_versions=True)
+        return Spec.model_validate(self._as_dict(answer))
+
+    # Run deletion
+
+    def list_spec_runs(self, spec_id: str) -> list[RunListing]:
+        """The runs of one spec, newest first (by ``created_at``)."""
+        with sdk_errors(f"GET {RUN.collection_path}"):
+            answer = self.get_conn().dataframer.runs.list()
+        runs = [RunListing.model_validate(self._as_dict(item)) for item in answer]
+        return sorted((r for r in runs if r.spec_id == spec_id), key=RunListing.sort_key, reverse=True)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and its generated files."""
+        with sdk_errors(f"DELETE {RUN.item_path(run_id)}"):
+            self.get_conn().dataframer.runs.delete(run_id)
+
+    # Red teaming
+
+    def create_red_team_spec(self, request: RedTeamSpecRequest) -> RedTeamSpec:
+        """Create a red-team spec (the server stores its name in snake_case)."""
+        with sdk_errors(f"POST {RED_TEAM_SPECS_PATH}"):
+            answer = self._platform_create_client().dataframer.red_team_specs.create(**request.to_body())
+        return RedTeamSpec.model_validate(self._as_dict(answer))
+
+    def get_red_team_spec(self, spec_id: str) -> RedTeamSpec:
+        """Read one red-team spec."""
+        with sdk_errors(f"GET {RED_TEAM_SPECS_PATH}{spec_id}/"):
+            answer = self.get_conn().dataframer.red_team_specs.retrieve(spec_id)
+        return RedTeamSpec.model_validate(self._as_dict(answer))
+
+    def list_red_team_specs(self) -> list[RedTeamSpec]:
+        """Every red-team spec of the company."""
+        with sdk_errors(f"GET {RED_TEAM_SPECS_PATH}"):
+            answer = self.get_conn().dataframer.red_team_specs.list()
+        return [RedTeamSpec.model_validate(self._as_dict(item)) for item in answer]
+
+    def update_red_team_spec(self, spec_id: str, **changes: str) -> RedTeamSpec:
+        """Change fields of a red-team spec (``name``, ``app_description``, ...)."""
+        with sdk_errors(f"PATCH {RED_TEAM_SPECS_PATH}{spec_id}/"):
+            answer = self.get_conn().dataframer.red_team_specs.update(spec_id, **changes)  # type: ignore[arg-type]
+        return RedTeamSpec.model_validate(self._as_dict(answer))
+
+    def delete_red_team_spec(self, spec_id: str) -> None:
+        """Delete a red-team spec."""
+        with sdk_errors(f"DELETE {RED_TEAM_SPECS_PATH}{spec_id}/"):
+            self.get_conn().dataframer.red_team_specs.delete(spec_id)
+
+    def create_red_team_run(self, request: RedTeamRunRequest) -> str:
+        """Start generating adversarial prompts; return the run's id. Paid: never retried blindly."""
+        with sdk_errors(f"POST {RED_TEAM_RUN.collection_path}"):
+            created = self._platform_create_client().dataframer.red_team_runs.create(**request.to_body())
+        return CreatedResource.model_validate(self._as_dict(created)).id
+
+    def get_red_team_run(self, run_id: str) -> RedTeamRun:
+        """Read one red-team run with its prompts (once SUCCEEDED)."""
+        with sdk_errors(f"GET {RED_TEAM_RUN.collection_path}{run_id}/"):
+            answer = self.get_conn().dataframer.red_team_runs.retrieve(run_id)
+        return RedTeamRun.model_validate(self._as_dict(answer))
+
+    def list_red_team_runs(self, spec_id: str | None = None) -> list[RedTeamRunStatus]:
+        """The red-team runs of the company, or of one spec."""
+        with sdk_errors(f"GET {RED_TEAM_RUN.collection_path}"):
+            runs = self.get_conn().dataframer.red_team_runs
+            answer = runs.list(spec_id=spec_id) if spec_id else runs.list()
+        return [RedTeamRunStatus.model_validate(self._as_dict(item)) for item in answer]
+
+    def delete_red_team_run(self, run_id: str) -> None:
+        """Delete a red-team run."""
+        with sdk_errors(f"DELETE {RED_TEAM_RUN.collection_path}{run_id}/"):
+            self.get_conn().dataframer.red_team_runs.delete(run_id)
 
 
 def _stream_to(
