@@ -107,7 +107,8 @@ class QualityGate(BaseModel):
 
 def _worst_value(evaluated: Mapping[str, float], expected: Mapping[str, float]) -> str:
     value = max(
-        set(evaluated) | set(expected), key=lambda v: abs(evaluated.get(v, 0.0) - expected.get(v, 0.0))
+        sorted(set(evaluated) | set(expected)),
+        key=lambda v: abs(evaluated.get(v, 0.0) - expected.get(v, 0.0)),
     )
     return f"{value!r} came out at {evaluated.get(value, 0.0):g} %, expected {expected.get(value, 0.0):g} %"
 
