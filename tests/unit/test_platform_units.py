@@ -50,7 +50,7 @@ def test_gate_lists_every_number_that_missed() -> None:
     assert gate.failures(evaluation) == [
         "property 'tone': not in the evaluation (properties: ['channel', 'plan'])",
         "property 'plan': deviation 30 pp > 10 pp ('basic' came out at 80 %, expected 50 %)",
-        "property 'channel': deviation 5 pp > 3 pp ('email' came out at 55 %, expected 50 %)",
+        "property 'channel': deviation 5 pp > 3 pp ('chat' came out at 45 %, expected 50 %)",
         "property 'channel': 7 of 10 samples classified (70%) < 80%",
     ]
     summary = evaluation_summary(evaluation, QualityGate(max_deviation=30))
