@@ -1,17 +1,26 @@
 """Exceptions raised by the Dataframer provider.
 
 They derive from :class:`AirflowException` so that Airflow reports them as task failures, and they
-never carry the API key: messages are built from the HTTP status, the method and path, and the
-server's own message.
+never carry a secret: messages are built from the HTTP status, the method and path, and the
+server's own message, and every message goes through the one scrubber
+(:func:`~airflow_provider_dataframer.scrubbing.scrub`), which knows the API key and the databricks
+secret in all their escaped forms.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+from airflow_provider_dataframer.scrubbing import scrub
 
 
 class DataframerError(AirflowException):
-    """Base class of every error raised by the Dataframer provider."""
+    """Base class of every error raised by the Dataframer provider; its text is always scrubbed."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(scrub(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class DataframerConfigError(DataframerError):
@@ -40,7 +49,7 @@ class DataframerTransportError(DataframerError):
     def __init__(self, method: str, path: str, reason: str, not_sent: bool = False) -> None:
         self.method = method
         self.path = path
-        self.reason = reason
+        self.reason = scrub(reason)
         self.not_sent = not_sent
         super().__init__(f"Dataframer API {method} {path} failed: {reason}")
 
@@ -67,12 +76,12 @@ class DataframerApiError(DataframerError):
         should_retry: bool | None = None,
     ) -> None:
         self.http_status = status_code
-        self.message = message
+        self.message = scrub(message)
         self.method = method
         self.path = path
         self.retry_after = retry_after
         self.should_retry = should_retry
-        super().__init__(f"Dataframer API {method} {path} returned HTTP {status_code}: {message}")
+        super().__init__(f"Dataframer API {method} {path} returned HTTP {status_code}: {self.message}")
 
 
 class DataframerNotFoundError(DataframerApiError):
@@ -85,3 +94,21 @@ class DataframerAuthError(DataframerApiError):
 
 class DataframerDownloadError(DataframerError):
     """A run's files could not be downloaded or did not arrive whole (wrong size, refused URL)."""
+
+
+class DataframerResponseError(DataframerError):
+    """
+    The API answered with a success status but with a body that is not what the endpoint returns
+    (not JSON, or mistyped). A wait treats it as transient (a proxy's HTML page, a truncated body);
+    anywhere else it is raised, naming the endpoint.
+
+    :param method: the HTTP method of the request.
+    :param path: the path of the request.
+    :param reason: what was wrong with the body (never the body itself).
+    """
+
+    def __init__(self, method: str, path: str, reason: str) -> None:
+        self.method = method
+        self.path = path
+        self.reason = scrub(reason)
+        super().__init__(f"Dataframer API {method} {path} answered an unreadable body: {self.reason}")

@@ -22,11 +22,28 @@ from pydantic import (
 )
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
+from airflow_provider_dataframer.scrubbing import register_secret
 
 DEFAULT_BASE_URL = "https://df-api.dataframer.ai"
-DEFAULT_SPEC_GENERATION_MODEL = "anthropic/claude-sonnet-4-6-thinking"
 
-KNOWN_MODELS: tuple[str, ...] = (
+SDK_SPEC_GENERATION_MODELS: tuple[str, ...] = (
+    "anthropic/claude-fable-5-1-thinking",
+    "anthropic/claude-opus-5-5-thinking",
+    "anthropic/claude-sonnet-5-5-thinking",
+    "gemini/gemini-3.1-pro-preview-thinking",
+    "openai/gpt-6-astra-thinking",
+    "openai/gpt-6.1-sol-thinking",
+    "openai/gpt-5.6-terra-thinking",
+    "databricks/system.ai.claude-sonnet-5-thinking",
+    "databricks/system.ai.claude-opus-5-thinking",
+    "databricks/system.ai.gpt-6-astra-thinking",
+    "databricks/system.ai.gpt-6-1-sol-thinking",
+    "databricks/system.ai.gpt-5-6-terra-thinking",
+)
+"""The spec-generation models of the official SDK this provider is checked against (pydataframer
+0.19.2, ``types/dataframer/spec_create_params.py``); a conformance test keeps this list equal to it."""
+
+EARLIER_MODELS: tuple[str, ...] = (
     "anthropic/claude-opus-4-6",
     "anthropic/claude-opus-4-6-thinking",
     "anthropic/claude-sonnet-4-6",
@@ -53,11 +70,16 @@ KNOWN_MODELS: tuple[str, ...] = (
     "databricks/databricks-gemini-3-pro",
     "databricks/databricks-gpt-5",
 )
-"""Models documented at the time of writing. The list changes every few months, so an unknown but
-well-formed ``provider/model`` name is sent with a warning, never rejected."""
+"""Models that older deployments document (generation models of runs are still free text)."""
+
+KNOWN_MODELS: tuple[str, ...] = SDK_SPEC_GENERATION_MODELS + EARLIER_MODELS
+"""Models known when this provider was released. The list changes every few months, so an unknown
+but well-formed ``provider/model`` name is sent with a warning, never rejected: the server decides."""
 
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.:-]+$")
 DATABRICKS_FIELDS = ("databricks_client_id", "databricks_client_secret", "databricks_api_base")
+"""Credentials that older deployments take for a ``databricks/`` model; today's API (SDK 0.19.2)
+has no such fields, so they are sent as extra body fields, and only when given."""
 
 
 def is_known_model(name: str) -> bool:
@@ -70,20 +92,21 @@ Text = Annotated[str, BeforeValidator(lambda value: "" if value is None else val
 through, never a crash)."""
 
 
+def _none_is_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
 class _Response(BaseModel):
-    """A response object: unknown fields are ignored so that API additions never break us."""
+    """
+    Our view of a response: only what the provider reads, every field optional as in the SDK's
+    types, unknown fields ignored (the SDK client parses the wire; this keeps events JSON-safe).
+    """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
-class CreatedResource(_Response):
-    """The answer to a create: ``{"id": ...}``, or on some deployments the whole object."""
-
-    id: str
-
-
 class StatusResource(_Response):
-    """Anything that is waited for: it has an id, a status and, when it failed, an error."""
+    """Anything that is waited for: it has an id, a status and (specs only) an error message."""
 
     id: str
     status: Text = ""
@@ -111,24 +134,44 @@ class Spec(StatusResource):
 
 
 class GeneratedFile(_Response):
-    """One file produced by a run."""
+    """One file produced by a run (every field may be null while the run works)."""
 
-    id: str
-    path: str = ""
+    id: str | None = None
+    path: Text = ""
     file_type: str | None = None
     size_bytes: int | None = None
 
 
 class Run(StatusResource):
-    """A generation run, as read from ``GET /api/dataframer/runs/{id}/``."""
+    """
+    A generation run, as read from ``GET /api/dataframer/runs/{id}/``.
+
+    Today's API carries the requested size only inside ``runtime_params``; older deployments put
+    ``number_of_samples`` at the top. :attr:`number_of_samples` is read from either. A run has no
+    ``error`` field: a failure is told by its status and counts.
+    """
 
     spec_id: str | None = None
+    spec_version: int | None = None
     number_of_samples: int | None = None
     samples_completed: int | None = None
     samples_failed: int | None = None
     total_cost: float | None = None
+    created_at: str | None = None
     completed_at: str | None = None
-    generated_files: list[GeneratedFile] = Field(default_factory=list)
+    runtime_params: dict[str, Any] | None = None
+    generated_files: Annotated[list[GeneratedFile], BeforeValidator(_none_is_empty)] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _samples_from_runtime_params(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("number_of_samples") is None:
+            params = data.get("runtime_params")
+            if isinstance(params, dict) and isinstance(params.get("number_of_samples"), int):
+                data = {**data, "number_of_samples": params["number_of_samples"]}
+        return data
 
     def progress(self) -> str:
         parts = []
@@ -197,8 +240,13 @@ class ResourceKind:
 
     def failure_message(self, resource: StatusResource) -> str:
         """The message of a terminal failure, with the server's ``error`` text."""
-        reason = resource.error or "the server gave no error message"
-        text = f"Dataframer {self.name} {resource.id} ended {resource.status}: {reason}"
+        text = f"Dataframer {self.name} {resource.id} ended {resource.status}"
+        if resource.error:
+            text = f"{text}: {resource.error}"
+        elif self.name == "run":
+            text = f"{text} (the API gives no reason for a run: see the run in Dataframer)"
+        else:
+            text = f"{text}: the server gave no error message"
         progress = resource.progress()
         return f"{text} ({progress})" if progress else text
 
@@ -228,8 +276,10 @@ class SpecCreateRequest(BaseModel):
     """
     The body of ``POST /api/dataframer/specs/``, validated against the documented rules.
 
-    Fields left as None are not sent. The extrapolate flags default to the API's defaults for a
-    seeded spec and are not sent at all for a seedless one.
+    Fields left as None are not sent: without ``spec_generation_model_name`` the server picks its
+    own default model. The extrapolate flags default to the API's defaults for a seeded spec and
+    are not sent at all for a seedless one. The databricks fields (older deployments) are all three
+    or none, and go as extra body fields (:meth:`extra_body`), since today's API does not list them.
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
@@ -239,7 +289,7 @@ class SpecCreateRequest(BaseModel):
     name: str
     generation_objectives: str | None = None
     dataset_id: str | None = None
-    spec_generation_model_name: str = DEFAULT_SPEC_GENERATION_MODEL
+    spec_generation_model_name: str | None = None
     generate_distributions: bool = True
     generate_conditional_distributions: bool = False
     extrapolate_values: bool | None = None
@@ -256,7 +306,14 @@ class SpecCreateRequest(BaseModel):
             raise ValueError("is required: give the spec a unique name, e.g. 'support-spec-{{ ds_nodash }}'")
         return value
 
-    @field_validator("generation_objectives", "description", "dataset_id", mode="before")
+    @field_validator(
+        "generation_objectives",
+        "description",
+        "dataset_id",
+        "spec_generation_model_name",
+        *DATABRICKS_FIELDS,
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -278,15 +335,17 @@ class SpecCreateRequest(BaseModel):
 
     @field_validator("spec_generation_model_name")
     @classmethod
-    def _model_is_well_formed(cls, value: str) -> str:
-        if not MODEL_NAME_PATTERN.match(value):
+    def _model_is_well_formed(cls, value: str | None) -> str | None:
+        if value is not None and not MODEL_NAME_PATTERN.match(value):
             raise ValueError(
-                f"must look like 'provider/model', got {value!r}: e.g. {DEFAULT_SPEC_GENERATION_MODEL!r}"
+                f"must look like 'provider/model', got {value!r}: e.g. {SDK_SPEC_GENERATION_MODELS[0]!r}, "
+                "or omit it to let the server choose"
             )
         return value
 
     @model_validator(mode="after")
     def _documented_rules(self) -> "SpecCreateRequest":
+        register_secret(self.databricks_client_secret)
         seedless = self.dataset_id is None
         if seedless and not self.generation_objectives:
             raise ValueError(
@@ -305,13 +364,13 @@ class SpecCreateRequest(BaseModel):
                         f"{flag} does not apply to a seedless spec (no dataset_id): "
                         f"remove {flag} or pass dataset_id"
                     )
-        if self.spec_generation_model_name.startswith("databricks/"):
-            missing = [field for field in DATABRICKS_FIELDS if not getattr(self, field)]
-            if missing:
-                raise ValueError(
-                    f"model {self.spec_generation_model_name!r} requires {', '.join(missing)}: "
-                    "pass them (or databricks_conn_id) or choose a non-databricks model"
-                )
+        given = [field for field in DATABRICKS_FIELDS if getattr(self, field)]
+        if given and len(given) < len(DATABRICKS_FIELDS):
+            missing = [field for field in DATABRICKS_FIELDS if field not in given]
+            raise ValueError(
+                f"{', '.join(given)} given without {', '.join(missing)}: the databricks credentials "
+                "go together; pass all three (or databricks_conn_id), or none"
+            )
         return self
 
     @property
@@ -320,8 +379,8 @@ class SpecCreateRequest(BaseModel):
         return self.dataset_id is None
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON body: only fields that are set or have a documented default; never None."""
-        body = self.model_dump(exclude_none=True)
+        """The SDK's create parameters: only fields that are set or have a documented default."""
+        body = self.model_dump(exclude_none=True, exclude=set(DATABRICKS_FIELDS))
         if self.seedless:
             body.pop("extrapolate_values", None)
             body.pop("extrapolate_axes", None)
@@ -329,6 +388,15 @@ class SpecCreateRequest(BaseModel):
             body.setdefault("extrapolate_values", True)
             body.setdefault("extrapolate_axes", False)
         return body
+
+    def extra_body(self) -> dict[str, str]:
+        """The databricks credentials of an older deployment, when given (sent besides the body)."""
+        return {field: getattr(self, field) for field in DATABRICKS_FIELDS if getattr(self, field)}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values of this request to keep out of every message."""
+        return (self.databricks_client_secret,) if self.databricks_client_secret else ()
 
     @classmethod
     def build(cls, **fields: Any) -> "SpecCreateRequest":
@@ -540,26 +608,27 @@ DATASET_TYPES = ("SINGLE_FILE", "MULTI_FILE", "MULTI_FOLDER")
 
 
 class SeedDatasetFile(_Response):
-    """One file of a seed dataset."""
+    """One file of a seed dataset (``sha256`` when the API gives it)."""
 
     id: str | None = None
-    path: str = ""
+    path: Text = ""
     file_type: str | None = None
     size_bytes: int | None = None
+    sha256: str | None = None
 
 
 class SeedDataset(_Response):
     """A seed dataset, as created, read or listed."""
 
     id: str
-    name: str = ""
+    name: Text = ""
     dataset_type: str | None = None
     description: str | None = None
     file_count: int | None = None
     folder_count: int | None = None
     sample_count: int | None = None
     created_at: str | None = None
-    files: list[SeedDatasetFile] = Field(default_factory=list)
+    files: Annotated[list[SeedDatasetFile], BeforeValidator(_none_is_empty)] = Field(default_factory=list)
 
 
 # Downloads
@@ -569,10 +638,11 @@ class DownloadLink(_Response):
     """
     The answer of a ready download: a presigned URL (valid one hour) and the size to expect.
 
-    The URL grants access by itself, so it is kept out of ``repr`` and therefore out of logs.
+    The URL grants access by itself, so it is kept out of ``repr`` and therefore out of logs. It is
+    null while the ZIP is prepared (the hook then waits).
     """
 
-    download_url: str = Field(repr=False)
+    download_url: str | None = Field(default=None, repr=False)
     size_bytes: int | None = None
     filename: str | None = None
     content_type: str | None = None

@@ -1,36 +1,33 @@
-"""The retry policy of every Dataframer request, written once for the sync and async paths.
+"""What the provider still decides about retrying, now that the official SDK retries requests.
 
-It follows the official SDK: retry connection errors, timeouts, 408, 409 (lock timeout), 429 and
-every 5xx; honour ``retry-after-ms`` and ``Retry-After``; obey ``x-should-retry``; back off
-exponentially from 0.5 s up to 8 s with jitter. A request that creates something is not
-idempotent: it is retried only when the server cannot have acted on it (the connection was never
-made, or the server refused it with 408/429 before doing anything).
+The SDK retries every request (connection errors, timeouts, 408, 409, 429, 5xx, ``x-should-retry``)
+with exponential backoff. What is left here: the backoff of our own loops (a create resolved by a
+lookup, see :mod:`~airflow_provider_dataframer.idempotency`), the SDK client's backoff so that it
+follows the connection's ``retry_initial_backoff``/``retry_max_backoff``, reading ``Retry-After``
+for the shared poller, and :func:`is_transient`, which tells a wait what to wait through.
 """
 
 from __future__ import annotations
 
 import email.utils
-import logging
+import math
 import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
-import tenacity
-
-from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerTransportError
-
-log = logging.getLogger(__name__)
+from airflow_provider_dataframer.exceptions import (
+    DataframerApiError,
+    DataframerResponseError,
+    DataframerTransportError,
+)
 
 RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})
-"""Statuses below 500 that mean "try again"; every 5xx is retryable too."""
-
-NOT_SENT_STATUS_CODES = frozenset({408, 429})
-"""Statuses that mean the server refused the request before acting on it."""
+"""Statuses below 500 that mean "try again"; every 5xx is retryable too (as in the SDK)."""
 
 MAX_HONOURED_RETRY_AFTER = 60.0
+"""The longest ``Retry-After`` obeyed (the SDK's own cap); a longer, negative or non-finite one
+(``nan``, ``inf``, ``1e400``) falls back to the normal backoff."""
 
 
 def is_retryable_status(status_code: int) -> bool:
@@ -38,24 +35,35 @@ def is_retryable_status(status_code: int) -> bool:
     return status_code in RETRYABLE_STATUS_CODES or status_code >= 500
 
 
+def _sane(seconds: float) -> float | None:
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_HONOURED_RETRY_AFTER else None
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    """
+    Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
+
+    None when absent or unusable: non-finite, negative, or over ``MAX_HONOURED_RETRY_AFTER``.
+    """
     retry_after_ms = headers.get("retry-after-ms")
     if retry_after_ms is not None:
         try:
-            return max(float(retry_after_ms) / 1000, 0.0)
-        except ValueError:
+            return _sane(float(retry_after_ms) / 1000)
+        except (ValueError, OverflowError):
             pass
     retry_after = headers.get("retry-after")
     if retry_after is None:
         return None
     try:
-        return max(float(retry_after), 0.0)
-    except ValueError:
+        return _sane(float(retry_after))
+    except (ValueError, OverflowError):
         parsed = email.utils.parsedate_tz(retry_after)
         if parsed is None:
             return None
-        return max(float(email.utils.mktime_tz(parsed)) - time.time(), 0.0)
+        try:
+            return _sane(max(float(email.utils.mktime_tz(parsed)) - time.time(), 0.0))
+        except (OverflowError, ValueError):
+            return None
 
 
 def parse_should_retry(headers: Mapping[str, str]) -> bool | None:
@@ -70,12 +78,14 @@ def parse_should_retry(headers: Mapping[str, str]) -> bool | None:
 
 def requested_wait(error: BaseException | None) -> float | None:
     """The seconds the server asked to wait before the next request (``Retry-After``), if it did."""
-    return error.retry_after if isinstance(error, DataframerApiError) else None
+    if not isinstance(error, DataframerApiError) or error.retry_after is None:
+        return None
+    return _sane(error.retry_after)
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether an error raised by the hook may go away if the same call is made again later."""
-    if isinstance(exc, DataframerTransportError):
+    if isinstance(exc, (DataframerTransportError, DataframerResponseError)):
         return True
     if isinstance(exc, DataframerApiError):
         if exc.should_retry is not None:
@@ -87,7 +97,7 @@ def is_transient(exc: BaseException) -> bool:
 @dataclass(frozen=True)
 class RetryPolicy:
     """
-    How often and how patiently a request is retried.
+    How often and how patiently a request is retried (by the SDK client and by our own loops).
 
     :param max_retries: retries after the first attempt (the SDK's default is 2).
     :param initial_backoff: the first backoff in seconds, doubled on each retry.
@@ -98,55 +108,17 @@ class RetryPolicy:
     initial_backoff: float = 0.5
     max_backoff: float = 8.0
 
-    def backoff(self, retry_number: int, error: BaseException | None) -> float:
+    def backoff(self, retry_number: int, error: BaseException | None = None) -> float:
         """Seconds to sleep before retry ``retry_number`` (1-based) after ``error``."""
         retry_after = requested_wait(error)
-        if retry_after is not None and 0 < retry_after <= MAX_HONOURED_RETRY_AFTER:
+        if retry_after is not None and retry_after > 0:
             return retry_after
-        delay = min(self.initial_backoff * 2.0 ** (retry_number - 1), self.max_backoff)
+        return self.exponential(retry_number)
+
+    def exponential(self, retry_number: int, retry_after: float | None = None) -> float:
+        """The backoff before retry ``retry_number`` (1-based), or a sane ``retry_after``, with jitter."""
+        if retry_after is not None and _sane(retry_after) and retry_after > 0:
+            return retry_after
+        exponent = min(max(retry_number - 1, 0), 64)
+        delay = min(self.initial_backoff * 2.0**exponent, self.max_backoff)
         return delay * (1 - 0.25 * random.random())
-
-    def should_retry(self, error: BaseException, idempotent: bool) -> bool:
-        """Whether ``error`` is worth another attempt of the same request."""
-        if not is_transient(error):
-            return False
-        if idempotent:
-            return True
-        # A create may have been carried out even though we saw no answer: only retry when the
-        # server cannot have acted on it. The caller resolves ambiguous failures by name.
-        if isinstance(error, DataframerTransportError):
-            return error.not_sent
-        return isinstance(error, DataframerApiError) and error.http_status in NOT_SENT_STATUS_CODES
-
-    def _tenacity_kwargs(self, idempotent: bool) -> dict[str, Any]:
-        def wait(state: tenacity.RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            return self.backoff(state.attempt_number, error)
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            sleep = state.next_action.sleep if state.next_action else 0.0
-            log.warning("%s; retry %d/%d in %.1f s", error, state.attempt_number, self.max_retries, sleep)
-
-        return {
-            "retry": tenacity.retry_if_exception(lambda exc: self.should_retry(exc, idempotent)),
-            "wait": wait,
-            "stop": tenacity.stop_after_attempt(self.max_retries + 1),
-            "before_sleep": before_sleep,
-            "reraise": True,
-        }
-
-    def retrying(self, idempotent: bool = True) -> tenacity.Retrying:
-        """A tenacity controller for a blocking call."""
-        return tenacity.Retrying(**self._tenacity_kwargs(idempotent))
-
-    def async_retrying(self, idempotent: bool = True) -> tenacity.AsyncRetrying:
-        """A tenacity controller for an async call."""
-        return tenacity.AsyncRetrying(**self._tenacity_kwargs(idempotent))
-
-
-def transport_error(method: str, path: str, exc: httpx.TransportError) -> DataframerTransportError:
-    """Wrap an httpx transport error, recording whether the request can have reached the server."""
-    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-    return DataframerTransportError(method, path, reason, not_sent=not_sent)

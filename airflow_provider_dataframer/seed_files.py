@@ -9,6 +9,7 @@ paths or Airflow ``ObjectStoragePath`` objects (``s3://``, ``gs://``, ``file://`
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import zipfile
@@ -516,36 +517,77 @@ def _plan_zip(source: Any, dataset_type: str | None, limits: SeedLimits | None) 
     return SeedUpload(dataset_type=detected, zip_file=SeedFile(source, size))
 
 
+ZIP_EXTENSIONS = ("txt", "md", "json", "csv", "jsonl", "pdf", "xlsx")
+"""The extensions the API reads from a ZIP; other files in it are ignored, as the API does."""
+
+
 def _zip_layout(archive: zipfile.ZipFile, location: str) -> tuple[str, list[SeedFile]]:
-    """The dataset type the server detects from a ZIP's layout, and its files."""
-    entries = [
-        info
-        for info in archive.infolist()
-        if not info.is_dir() and not any(is_hidden(part) for part in PurePosixPath(info.filename).parts)
-    ]
-    if not entries:
-        raise DataframerValidationError(f"ZIP {location} holds no files.")
-    paths = [PurePosixPath(info.filename).parts for info in entries]
-    while len({p[0] for p in paths}) == 1 and all(len(p) >= 2 for p in paths):
-        paths = [p[1:] for p in paths]  # a single wrapping folder carries no meaning
-    too_deep = [p for p in paths if len(p) > 2]
-    if too_deep:
+    """
+    The dataset type the API detects from a ZIP's layout, and the files it reads from it.
+
+    The API's own rules (the SDK's ``lib/data_plane/_flows.py``, ``files_from_zip``, reads a ZIP
+    the way the API does): folders, hidden files and ``__MACOSX`` are skipped, and so is a file of
+    any other extension than ``ZIP_EXTENSIONS``; a file's folder is its top-level directory; two or
+    more folders make a MULTI_FOLDER dataset, a single file a SINGLE_FILE one, anything else
+    MULTI_FILE. So ``data/a/x.txt, data/b/y.txt`` is MULTI_FILE (one folder, ``data``).
+    """
+    for name in archive.namelist():
+        if name.startswith("/") or ".." in name:
+            raise DataframerValidationError(f"ZIP {location} holds an unsafe path {name!r}.")
+    files: list[SeedFile] = []
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        parts = PurePosixPath(info.filename).parts
+        if not parts or parts[-1].startswith(".") or "__MACOSX" in info.filename:
+            continue
+        if extension_of(parts[-1]) not in ZIP_EXTENSIONS:
+            continue
+        folder = parts[0] if len(parts) > 1 else None
+        files.append(SeedFile(_ZipMember(archive, info, location), info.file_size, folder=folder))
+    if not files:
         raise DataframerValidationError(
-            f"ZIP {location}: '{'/'.join(too_deep[0])}' is nested more than one folder deep; a seed ZIP "
-            "holds files, or folders of files."
+            f"ZIP {location} holds no file the API reads (extensions {', '.join(ZIP_EXTENSIONS)})."
         )
-    depths = {len(p) for p in paths}
-    if depths == {1, 2}:
-        root = next(p for p in paths if len(p) == 1)
-        nested = next(p for p in paths if len(p) == 2)
-        raise DataframerValidationError(
-            f"ZIP {location} mixes files at its root ('{root[0]}') with files in folders "
-            f"('{'/'.join(nested)}'): use one layout."
-        )
-    files = [
-        SeedFile(_ZipMember(archive, info, location), info.file_size, folder=p[0] if len(p) == 2 else None)
-        for p, info in zip(paths, entries, strict=True)
-    ]
-    if depths == {2}:
+    if len({file.folder for file in files if file.folder}) >= 2:
         return "MULTI_FOLDER", files
-    return ("SINGLE_FILE" if len(files) == 1 else "MULTI_FILE"), files
+    if len(files) == 1:
+        if files[0].extension not in TABULAR_EXTENSIONS:
+            raise DataframerValidationError(
+                f"ZIP {location} holds one file, {files[0].filename!r}: a SINGLE_FILE dataset takes "
+                f"{', '.join(TABULAR_EXTENSIONS)} only."
+            )
+        return "SINGLE_FILE", files
+    return "MULTI_FILE", [replace(file, folder=None) for file in files]
+
+
+# Reuse of an existing dataset
+
+
+def sha256_of(file: SeedFile) -> str:
+    """The SHA-256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with file.open() as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def same_files(ours: Sequence[SeedFile], theirs: Sequence[Any]) -> bool:
+    """
+    Whether a dataset's files (``path``, ``size_bytes``, ``sha256``) are the files of this upload.
+
+    With a ``sha256`` for every file (today's API gives one) the contents are compared; otherwise
+    (older deployments) the paths and sizes, which is all they tell.
+    """
+    if len(ours) != len(theirs):
+        return False
+    if all(getattr(file, "sha256", None) for file in theirs):
+        by_size = sorted((file.path, file.size_bytes) for file in ours)
+        if by_size != sorted((file.path, file.size_bytes) for file in theirs):
+            return False  # cheaper than hashing, and enough to tell them apart
+        mine = sorted((file.path, sha256_of(file)) for file in ours)
+        return mine == sorted((file.path, str(file.sha256).lower()) for file in theirs)
+    return sorted((file.path, file.size_bytes) for file in ours) == sorted(
+        (file.path, file.size_bytes) for file in theirs
+    )

@@ -318,7 +318,7 @@ def _warm_up(project: bool) -> None:
     with contextlib.suppress(ImportError):
         import httpx_aiohttp  # noqa: F401
     if project:
-        from airflow_provider_dataframer.polling import shared_ssl_context
+        from airflow_provider_dataframer.hooks.dataframer import shared_ssl_context
 
         shared_ssl_context()
 
@@ -368,11 +368,12 @@ def _build_project_spec_triggers(n: int, interval: float) -> list[Any]:
 
 
 def _build_project_run_triggers(n: int, interval: float) -> list[Any]:
-    from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+    from airflow_provider_dataframer.hooks.dataframer import DataframerHook, sdk_errors
     from airflow_provider_dataframer.operators.run import CreateRunOperator
 
     hook = DataframerHook("dataframer_bench")
-    spec_id = hook.request("POST", "/api/dataframer/specs/", json={"name": "bench-run-spec"})["id"]
+    with sdk_errors():
+        spec_id = hook.get_conn().dataframer.specs.create(name="bench-run-spec").id
     triggers = []
     for i in range(n):
         operator = CreateRunOperator(
@@ -750,7 +751,6 @@ def run_list_costs(args: argparse.Namespace) -> dict[str, Any]:
     """Child process: client CPU of one list call by list size, next to one GET by id."""
     _configure_client_env(args._url)
     _warm_up(project=True)
-    from airflow_provider_dataframer import polling
     from airflow_provider_dataframer.hooks.dataframer import DataframerHook
     from airflow_provider_dataframer.models import SPEC
 
@@ -758,7 +758,7 @@ def run_list_costs(args: argparse.Namespace) -> dict[str, Any]:
     settings = DataframerHook("dataframer_bench").settings
 
     async def main() -> dict[str, Any]:
-        hook = DataframerHook.with_async_client(settings, polling.make_async_client(settings))
+        hook = DataframerHook.for_triggerer(settings)
         costs: dict[str, float] = {}
         _control(args._url, "reset", polls=10**9, waiting_specs=10)
         wanted = set(_control(args._url, "ids"))
@@ -776,7 +776,7 @@ def run_list_costs(args: argparse.Namespace) -> dict[str, Any]:
             repeats = max(3, min(200, 200_000 // (size + 10)))
             started = time.process_time()
             for _ in range(repeats):
-                body = await hook.arequest("GET", SPEC.collection_path)
+                body = await hook.alist_resources(SPEC)
                 items = {item["id"]: item for item in body if item.get("id") in wanted}
                 [SPEC.model.model_validate(item) for item in items.values()]
             costs[str(size)] = (time.process_time() - started) * 1000 / repeats

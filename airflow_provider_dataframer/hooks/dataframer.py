@@ -1,26 +1,44 @@
-"""The Dataframer hook: the one place in the provider that speaks HTTP."""
+"""The Dataframer hook: the one place in the provider that builds API clients.
+
+It wraps the official SDK (``pydataframer``, package ``dataframer``) as the OpenAI and Anthropic
+providers wrap theirs: :meth:`DataframerHook.get_conn` is a ``dataframer.Dataframer`` and
+:meth:`DataframerHook.get_async_conn` a ``dataframer.AsyncDataframer``, both built from the Airflow
+connection. The typed methods below call the SDK and return the provider's own view of the answers
+(:mod:`~airflow_provider_dataframer.models`); :func:`sdk_errors` turns the SDK's exceptions into the
+provider's (:mod:`~airflow_provider_dataframer.exceptions`), scrubbed of secrets.
+
+The SDK is imported on first use, not with this module: DAG files import the operators, and with
+them this module, on every parse.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import math
 import os
+import re
+import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import cached_property
-from typing import IO, Any, Protocol
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
-from airflow.providers.common.compat.sdk import BaseHook, mask_secret
-from dataframer import APIConnectionError, APIStatusError, AsyncDataframer, Dataframer
+from airflow.providers.common.compat.sdk import BaseHook
+from pydantic import BaseModel, ValidationError
 
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerAuthError,
     DataframerConfigError,
     DataframerDownloadError,
+    DataframerError,
     DataframerNotFoundError,
+    DataframerResponseError,
     DataframerTransportError,
+    DataframerValidationError,
 )
 from airflow_provider_dataframer.models import (
     ANONYMIZATION,
@@ -32,7 +50,6 @@ from airflow_provider_dataframer.models import (
     SPEC,
     AnonymizationCreateRequest,
     AnonymizationRun,
-    CreatedResource,
     DownloadLink,
     Evaluation,
     EvaluationCreateRequest,
@@ -51,16 +68,20 @@ from airflow_provider_dataframer.models import (
     SpecCreateRequest,
     StatusResource,
 )
-from airflow_provider_dataframer.retry import (
-    RetryPolicy,
-    parse_retry_after,
-    parse_should_retry,
-    transport_error,
-)
+from airflow_provider_dataframer.retry import RetryPolicy, parse_retry_after, parse_should_retry
+from airflow_provider_dataframer.scrubbing import register_secret, scrub
+
+if TYPE_CHECKING:
+    from dataframer import AsyncDataframer, Dataframer
 
 API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
 SEED_DATASETS_PATH = "/api/dataframer/seed-datasets/"
 MAX_MESSAGE_CHARS = 500
+POOL_SIZE = 32
+"""Connections of the triggerer's pooled client (and requests it has in flight at once)."""
+
+_UNSAFE_KEY = re.compile(r"[\s\x00-\x1f\x7f]")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ReadableFile(Protocol):
@@ -69,63 +90,131 @@ class ReadableFile(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+# Connection settings
+
+
+def _positive_seconds(conn_id: str, extra: Mapping[str, Any], key: str, default: float) -> float:
+    value = extra.get(key, default)
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise DataframerConfigError(
+            f"Connection {conn_id!r}: extra {key!r} must be a finite positive number of seconds, "
+            f"got {value!r}."
+        )
+    return seconds
+
+
+def _retries(conn_id: str, extra: Mapping[str, Any]) -> int:
+    value = extra.get("max_retries", 2)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 20:
+        raise DataframerConfigError(
+            f"Connection {conn_id!r}: extra 'max_retries' must be a whole number from 0 to 20, got {value!r}."
+        )
+    return value
+
+
+def _extra_headers(conn_id: str, extra: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    value = extra.get("extra_headers") or {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise DataframerConfigError(
+            f"Connection {conn_id!r}: extra 'extra_headers' must be an object of header names to "
+            'string values, e.g. {"X-Team": "data"}.'
+        )
+    for name, header in value.items():
+        if name.lower() == "authorization" or _UNSAFE_KEY.search(name) or "\n" in header or "\r" in header:
+            raise DataframerConfigError(
+                f"Connection {conn_id!r}: extra header {name!r} is not allowed (the API key sets "
+                "Authorization; names and values must be single-line)."
+            )
+    return tuple(sorted(value.items()))
+
+
+def api_key_from(conn_id: str, password: str | None) -> str:
+    """
+    The API key of a connection (or ``DATAFRAMER_API_KEY``), stripped and checked, never echoed.
+
+    A pasted key often ends with a newline: it is stripped. A key with whitespace or control
+    characters inside cannot be sent in a header, and the error would print the header: refuse it.
+    """
+    source = "password (API Key)"
+    key = (password or "").strip()
+    if not key:
+        key = os.environ.get(API_KEY_ENV_VAR, "").strip()
+        source = f"{API_KEY_ENV_VAR} environment variable"
+    if not key:
+        raise DataframerConfigError(
+            f"No Dataframer API key: set the password (API Key) of the Airflow connection "
+            f"{conn_id!r} or the {API_KEY_ENV_VAR} environment variable."
+        )
+    register_secret(key)
+    if password and password != key:
+        register_secret(password)  # the unstripped form may still be echoed by something
+    if _UNSAFE_KEY.search(key):
+        raise DataframerConfigError(
+            f"The Dataframer API key from the {source} of connection {conn_id!r} contains whitespace "
+            "or control characters (not shown): paste the key again, without spaces or line breaks."
+        )
+    return key
+
+
 @dataclass(frozen=True)
 class ConnectionSettings:
     """
     Everything the hook needs from an Airflow connection, resolved once.
 
     :param base_url: the API's base URL, without a trailing slash.
-    :param api_key: the Bearer API key (never logged; registered with the secrets masker).
+    :param api_key: the Bearer API key (never logged; registered with the scrubber and masker).
     :param timeout: connect/read/write/pool timeouts of every request.
     :param retry: the retry policy of every request.
+    :param extra_headers: headers sent with every API request (connection extra ``extra_headers``).
     """
 
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)
     timeout: httpx.Timeout
     retry: RetryPolicy
-
-    def __repr__(self) -> str:  # the dataclass repr would print the key
-        return (
-            f"ConnectionSettings(base_url={self.base_url!r}, timeout={self.timeout!r}, retry={self.retry!r})"
-        )
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_connection(cls, conn: Any) -> ConnectionSettings:
-        """Read an Airflow connection (``host`` base URL, ``password`` API key, timeout/retry extras)."""
+        """Read an Airflow connection (``host`` base URL, ``password`` API key, extras)."""
+        conn_id = str(conn.conn_id)
         extra = conn.extra_dejson or {}
-        api_key = conn.password or os.environ.get(API_KEY_ENV_VAR, "")
-        if not api_key:
-            raise DataframerConfigError(
-                f"No Dataframer API key: set the password (API Key) of the Airflow connection "
-                f"{conn.conn_id!r} or the {API_KEY_ENV_VAR} environment variable."
-            )
-        mask_secret(api_key)
+        api_key = api_key_from(conn_id, conn.password)
         return cls(
             base_url=base_url_from(conn.host, conn.schema, conn.port),
             api_key=api_key,
             timeout=httpx.Timeout(
-                float(extra.get("read_timeout", 60.0)),
-                connect=float(extra.get("connect_timeout", 5.0)),
+                _positive_seconds(conn_id, extra, "read_timeout", 60.0),
+                connect=_positive_seconds(conn_id, extra, "connect_timeout", 5.0),
             ),
             retry=RetryPolicy(
-                max_retries=int(extra.get("max_retries", 2)),
-                initial_backoff=float(extra.get("retry_initial_backoff", 0.5)),
-                max_backoff=float(extra.get("retry_max_backoff", 8.0)),
+                max_retries=_retries(conn_id, extra),
+                initial_backoff=_positive_seconds(conn_id, extra, "retry_initial_backoff", 0.5),
+                max_backoff=_positive_seconds(conn_id, extra, "retry_max_backoff", 8.0),
             ),
+            extra_headers=_extra_headers(conn_id, extra),
         )
 
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments shared by the sync and async httpx clients."""
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by the sync and async SDK clients."""
         from airflow_provider_dataframer import __version__
 
         return {
+            "api_key": self.api_key,
             "base_url": self.base_url,
             "timeout": self.timeout,
-            "headers": {
-                "Authorization": f"Bearer {self.api_key}",
-                "Accept": "application/json",
+            "max_retries": self.retry.max_retries,
+            "default_headers": {
                 "User-Agent": f"airflow-provider-dataframer/{__version__}",
+                **dict(self.extra_headers),
             },
         }
 
@@ -137,7 +226,7 @@ def base_url_from(host: str | None, schema: str | None, port: int | None) -> str
     ``host`` may be a full URL (``http://127.0.0.1:8080``) or a bare host name, in which case
     ``schema`` (default ``https``) and ``port`` complete it. An empty host means the public API.
     """
-    if not host:
+    if not host or not host.strip():
         return DEFAULT_BASE_URL
     host = host.strip().rstrip("/")
     if "://" not in host:
@@ -148,41 +237,140 @@ def base_url_from(host: str | None, schema: str | None, port: int | None) -> str
     return str(url).rstrip("/")
 
 
-def error_from_response(
-    method: str, path: str, response: httpx.Response, secrets: Sequence[str] = ()
-) -> DataframerApiError:
-    """
-    The provider exception for an error response, carrying the server's own message.
+# Clients
 
-    :param secrets: values to blank out of the message, should the server echo them (the API key,
-        a databricks client secret): exception text reaches callbacks and alert e-mails unmasked.
+
+def _client_classes() -> tuple[type[Dataframer], type[AsyncDataframer]]:
+    """The SDK's clients, with the connection's backoff (the SDK's own is fixed at 0.5-8 s)."""
+    global _CLIENT_CLASSES
+    if _CLIENT_CLASSES is None:
+        import dataframer
+
+        class ProviderDataframer(dataframer.Dataframer):
+            """``dataframer.Dataframer`` whose retries back off as the Airflow connection says."""
+
+            retry_policy: RetryPolicy = RetryPolicy()
+
+            def _calculate_retry_timeout(
+                self, remaining_retries: int, options: Any, response_headers: Any = None
+            ) -> float:  # type: ignore[override]
+                max_retries = options.get_max_retries(self.max_retries)
+                retry_after = parse_retry_after(response_headers) if response_headers is not None else None
+                return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
+
+            def copy(self, *args: Any, **kwargs: Any) -> Any:  # with_options keeps the policy
+                client = super().copy(*args, **kwargs)
+                client.retry_policy = self.retry_policy
+                return client
+
+            with_options = copy  # type: ignore[assignment]
+
+        class ProviderAsyncDataframer(dataframer.AsyncDataframer):
+            """``dataframer.AsyncDataframer`` whose retries back off as the Airflow connection says."""
+
+            retry_policy: RetryPolicy = RetryPolicy()
+
+            def _calculate_retry_timeout(
+                self, remaining_retries: int, options: Any, response_headers: Any = None
+            ) -> float:  # type: ignore[override]
+                max_retries = options.get_max_retries(self.max_retries)
+                retry_after = parse_retry_after(response_headers) if response_headers is not None else None
+                return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
+
+            def copy(self, *args: Any, **kwargs: Any) -> Any:
+                client = super().copy(*args, **kwargs)
+                client.retry_policy = self.retry_policy
+                return client
+
+            with_options = copy  # type: ignore[assignment]
+
+        _CLIENT_CLASSES = (ProviderDataframer, ProviderAsyncDataframer)
+    return _CLIENT_CLASSES
+
+
+_CLIENT_CLASSES: tuple[type[Dataframer], type[AsyncDataframer]] | None = None
+
+
+def make_client(settings: ConnectionSettings) -> Dataframer:
+    """A blocking SDK client for ``settings``."""
+    sync_class, _ = _client_classes()
+    client = sync_class(**settings.client_options())
+    client.retry_policy = settings.retry  # type: ignore[attr-defined]
+    return client
+
+
+def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> AsyncDataframer:
     """
-    status = response.status_code
-    error_class: type[DataframerApiError] = DataframerApiError
-    if status == 404:
-        error_class = DataframerNotFoundError
-    elif status in (401, 403):
-        error_class = DataframerAuthError
-    message = server_message(response)
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return error_class(
-        status,
-        message,
-        method,
-        path,
-        retry_after=parse_retry_after(response.headers),
-        should_retry=parse_should_retry(response.headers),
-    )
+    An async SDK client for ``settings``.
+
+    ``pooled``: the triggerer's shared client: on the SDK's aiohttp client (``DefaultAioHttpClient``,
+    measured cheapest per request by ``benchmarks/triggerer_load.py``) with ``POOL_SIZE``
+    connections, and no retries of its own (each poll is one attempt; the next poll is its retry).
+    httpx's own transport is used instead when a proxy environment variable covers the base URL
+    (aiohttp would ignore it) or when ``DATAFRAMER_TRIGGERER_TRANSPORT=httpx``.
+    """
+    import dataframer
+
+    _, async_class = _client_classes()
+    options = settings.client_options()
+    if pooled:
+        limits = httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE)
+        options["max_retries"] = 0
+        if _aiohttp_applies(settings.base_url):
+            options["http_client"] = dataframer.DefaultAioHttpClient(timeout=settings.timeout, limits=limits)
+        else:
+            options["http_client"] = dataframer.DefaultAsyncHttpxClient(
+                timeout=settings.timeout, limits=limits
+            )
+    client = async_class(**options)
+    client.retry_policy = settings.retry  # type: ignore[attr-defined]
+    return client
+
+
+TRANSPORT_ENV_VAR = "DATAFRAMER_TRIGGERER_TRANSPORT"
+
+
+@functools.lru_cache(maxsize=1)
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context, built once per process (loading the CA bundle costs ~30 ms CPU)."""
+    return httpx.create_ssl_context()
+
+
+def _aiohttp_applies(base_url: str) -> bool:
+    if os.environ.get(TRANSPORT_ENV_VAR, "aiohttp").strip().lower() == "httpx":
+        return False
+    if proxy_applies(base_url):
+        return False
+    try:
+        import httpx_aiohttp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def proxy_applies(base_url: str) -> bool:
+    """Whether a proxy environment variable (``HTTPS_PROXY`` ..., minus ``NO_PROXY``) covers the URL."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    url = httpx.URL(base_url)
+    if not (proxies.get(url.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(url.host)
+
+
+# Errors
 
 
 def server_message(response: httpx.Response) -> str:
     """The server's message from ``detail``, ``error`` or ``message`` (or the start of the body)."""
     try:
         body = response.json()
-    except ValueError:
-        text = response.text.strip()
+    except (ValueError, httpx.ResponseNotRead):
+        try:
+            text = response.text.strip()
+        except httpx.ResponseNotRead:
+            text = ""
         return text[:MAX_MESSAGE_CHARS] or response.reason_phrase
     if isinstance(body, dict):
         for key in ("detail", "error", "message"):
@@ -201,51 +389,153 @@ def _describe_item(item: Any) -> str:
     return str(item)
 
 
+def error_from_response(
+    method: str, path: str, response: httpx.Response, secrets: Sequence[str] = ()
+) -> DataframerApiError:
+    """
+    The provider exception for an error response, carrying the server's own message.
+
+    :param secrets: values to blank out of the message besides the registered ones (the scrubber
+        knows the API key and the databricks secret already).
+    """
+    status = response.status_code
+    error_class: type[DataframerApiError] = DataframerApiError
+    if status == 404:
+        error_class = DataframerNotFoundError
+    elif status in (401, 403):
+        error_class = DataframerAuthError
+    return error_class(
+        status,
+        scrub(server_message(response), tuple(secrets)),
+        method,
+        path,
+        retry_after=parse_retry_after(response.headers),
+        should_retry=parse_should_retry(response.headers),
+    )
+
+
+def _where(request: httpx.Request | None, endpoint: str | None) -> tuple[str, str]:
+    if request is not None:
+        return request.method, request.url.path
+    method, _, path = (endpoint or "request ?").partition(" ")
+    return method, path
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    """Which fields were wrong, never their values (pydantic's ``input_value`` may hold secrets)."""
+    parts = []
+    for error in exc.errors()[:5]:
+        location = ".".join(str(part) for part in error["loc"]) or "body"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def map_sdk_error(
+    exc: BaseException, endpoint: str | None = None, secrets: Sequence[str] = ()
+) -> Exception | None:
+    """The provider exception for an exception of the SDK (or of reading its answer), or None."""
+    import dataframer
+
+    extra = tuple(secrets)
+    if isinstance(exc, dataframer.APIStatusError):
+        method, path = _where(exc.request, endpoint)
+        return error_from_response(method, path, exc.response, extra)
+    if isinstance(exc, dataframer.APIConnectionError):  # APITimeoutError too
+        method, path = _where(exc.request, endpoint)
+        cause = exc.__cause__
+        if isinstance(exc, dataframer.APITimeoutError):
+            reason = f"timed out ({type(cause).__name__})" if cause else "timed out"
+        else:
+            reason = f"{type(cause).__name__}: {cause}" if cause and str(cause) else type(cause).__name__
+        not_sent = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        return DataframerTransportError(method, path, scrub(reason, extra), not_sent=not_sent)
+    if isinstance(exc, dataframer.APIResponseValidationError):
+        method, path = _where(exc.request, endpoint)
+        return DataframerResponseError(method, path, scrub(exc.message, extra))
+    if isinstance(exc, ValidationError):
+        method, path = _where(None, endpoint)
+        return DataframerResponseError(method, path, _validation_reason(exc))
+    if isinstance(exc, ValueError) and type(exc).__name__ == "JSONDecodeError":
+        method, path = _where(None, endpoint)
+        return DataframerResponseError(method, path, "not JSON")
+    data_plane = getattr(getattr(dataframer, "lib", None), "data_plane", None)
+    if data_plane is not None and isinstance(exc, data_plane.DataPlaneError):
+        method, path = _where(None, endpoint)
+        status = int(getattr(exc, "status", 0) or 0)
+        message = scrub(str(exc), extra)
+        if status:
+            return DataframerApiError(status, f"customer-hosted data plane: {message}", method, path)
+        return DataframerTransportError(method, path, f"customer-hosted data plane: {message}")
+    return None
+
+
 @contextlib.contextmanager
 def sdk_errors(endpoint: str | None = None, secrets: Sequence[str] = ()) -> Iterator[None]:
     """
-    Turn what the SDK raises inside the block into the provider's exceptions (interim until
-    wt/sdk's fuller version replaces it).
+    Turn what the SDK raises inside the block into the provider's exceptions, scrubbed.
 
-    :param endpoint: ``"METHOD /path/"`` for messages.
-    :param secrets: values to blank out of the server's message.
+    ``dataframer.APIStatusError`` becomes :class:`DataframerApiError` (404
+    :class:`DataframerNotFoundError`, 401/403 :class:`DataframerAuthError`) with ``http_status``
+    and the server's message; connection errors and timeouts :class:`DataframerTransportError`
+    (``not_sent`` when the connection was never made); an unreadable success answer
+    :class:`DataframerResponseError`. The SDK's exception is not chained: its text and its cause
+    (an httpx error may print a header) would reach the task log unscrubbed. Works in ``async``
+    code too (``with sdk_errors(...): await ...``).
+
+    :param endpoint: ``"METHOD /path/"`` for messages, when the request itself is not known.
+    :param secrets: values to scrub besides the registered ones.
     """
-    method, _, path = (endpoint or "? ?").partition(" ")
     try:
         yield
-    except APIStatusError as exc:
-        raise error_from_response(method, path, exc.response, secrets) from None
-    except APIConnectionError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, httpx.TransportError):
-            raise transport_error(method, path, cause) from None
-        raise DataframerTransportError(method, path, type(exc).__name__) from None
+    except DataframerError:
+        raise
+    except Exception as exc:
+        mapped = map_sdk_error(exc, endpoint, secrets)
+        if mapped is None:
+            raise
+        raise mapped from None
 
 
-def checked(method: str, path: str, response: httpx.Response, secrets: Sequence[str] = ()) -> httpx.Response:
-    """``response`` if it is a success; the provider exception with the server's message otherwise."""
-    if response.is_error:
-        raise error_from_response(method, path, response, secrets)
-    return response
+def checked_id(value: Any, what: str) -> str:
+    """``value`` as a canonical UUID string, before it goes into a URL path; else a clear error."""
+    try:
+        return str(uuid.UUID(str(value).strip()))
+    except (ValueError, AttributeError, TypeError):
+        shown = scrub(repr(value))[:80]
+        raise DataframerValidationError(
+            f"{what} must be a UUID such as '9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21', got {shown}: "
+            "pass the id that Dataframer returned (e.g. the upstream task's output)."
+        ) from None
 
 
-def json_body(response: httpx.Response) -> Any:
-    """The decoded JSON of a response (None for an empty one)."""
-    if response.status_code == 204 or not response.content:
-        return None
-    return response.json()
+def _ours(model: type[ModelT], answer: Any, endpoint: str) -> ModelT:
+    """The provider's view of one SDK answer; an unreadable one is a DataframerResponseError."""
+    data = answer.to_dict(mode="json") if hasattr(answer, "to_dict") else answer
+    if not isinstance(data, dict):
+        method, _, path = endpoint.partition(" ")
+        raise DataframerResponseError(method, path, f"expected a JSON object, got {type(data).__name__}")
+    with sdk_errors(endpoint):
+        return model.model_validate(data)
+
+
+def _ours_list(model: type[ModelT], answer: Any, endpoint: str) -> list[ModelT]:
+    if not isinstance(answer, list):
+        method, _, path = endpoint.partition(" ")
+        raise DataframerResponseError(method, path, f"expected a JSON list, got {type(answer).__name__}")
+    return [_ours(model, item, endpoint) for item in answer]
 
 
 class DataframerHook(BaseHook):
     """
-    Talk to the Dataframer API with the API key and base URL of an Airflow connection.
+    Talk to the Dataframer API through the official SDK, with an Airflow connection's settings.
 
     The connection's password is the API key (sent as ``Authorization: Bearer <key>``); when it is
     empty the ``DATAFRAMER_API_KEY`` environment variable is used. The host is the base URL
     (default ``https://df-api.dataframer.ai``): a full URL such as ``http://127.0.0.1:8080`` or a
     host name completed by the schema and port fields. Extras: ``connect_timeout`` (5 s),
-    ``read_timeout`` (60 s), ``max_retries`` (2), ``retry_initial_backoff`` (0.5 s) and
-    ``retry_max_backoff`` (8 s).
+    ``read_timeout`` (60 s), ``max_retries`` (2), ``retry_initial_backoff`` (0.5 s),
+    ``retry_max_backoff`` (8 s) and ``extra_headers`` (an object of headers sent with every
+    request, e.g. for a gateway).
 
     :param dataframer_conn_id: the Airflow connection id.
     """
@@ -259,8 +549,8 @@ class DataframerHook(BaseHook):
         super().__init__()
         self.dataframer_conn_id = dataframer_conn_id
         self._settings: ConnectionSettings | None = None
-        self._async_client: httpx.AsyncClient | None = None
-        self._sdk_client: Dataframer | None = None
+        self._client: Dataframer | None = None
+        self._async_client: AsyncDataframer | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -291,164 +581,138 @@ class DataframerHook(BaseHook):
             self._settings = ConnectionSettings.from_connection(conn)
         return self._settings
 
-    @cached_property
-    def client(self) -> httpx.Client:
-        """The blocking httpx client, authenticated and with the configured timeouts."""
-        return httpx.Client(**self.settings.client_kwargs())
-
     def get_conn(self) -> Dataframer:
-        """The blocking SDK client of this hook (interim until wt/sdk's version replaces it)."""
-        if self._sdk_client is None:
-            settings = self.settings
-            self._sdk_client = Dataframer(
-                api_key=settings.api_key,
-                base_url=settings.base_url,
-                max_retries=settings.retry.max_retries,
-                timeout=settings.timeout,
-            )
-        return self._sdk_client
+        """The blocking SDK client of this hook (``dataframer.Dataframer``), made on first use."""
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
 
     async def get_async_conn(self) -> AsyncDataframer:
-        """The async SDK client of this hook (interim until wt/sdk's version replaces it)."""
-        settings = await self.aget_settings()
-        return AsyncDataframer(
-            api_key=settings.api_key,
-            base_url=settings.base_url,
-            max_retries=settings.retry.max_retries,
-            timeout=settings.timeout,
-        )
-
-    async def aget_client(self) -> httpx.AsyncClient:
-        """The async httpx client of this hook, created on first use."""
+        """The async SDK client of this hook (``dataframer.AsyncDataframer``), made on first use."""
         if self._async_client is None:
-            settings = await self.aget_settings()
-            self._async_client = httpx.AsyncClient(**settings.client_kwargs())
+            self._async_client = make_async_client(await self.aget_settings())
         return self._async_client
 
     def close(self) -> None:
         """Close the blocking client if it was opened."""
-        if "client" in self.__dict__:
-            self.__dict__.pop("client").close()
-        if self._sdk_client is not None:
-            client, self._sdk_client = self._sdk_client, None
+        if self._client is not None:
+            client, self._client = self._client, None
             client.close()
 
     async def aclose(self) -> None:
         """Close the async client if it was opened."""
         if self._async_client is not None:
             client, self._async_client = self._async_client, None
-            await client.aclose()
+            await client.close()
 
     @classmethod
-    def with_async_client(
-        cls,
-        settings: ConnectionSettings,
-        client: httpx.AsyncClient,
-        dataframer_conn_id: str = default_conn_name,
+    def for_triggerer(
+        cls, settings: ConnectionSettings, dataframer_conn_id: str = default_conn_name
     ) -> DataframerHook:
         """
-        A hook on already resolved ``settings`` whose async requests go through ``client``.
+        A hook on already resolved ``settings`` whose async client is the triggerer's pooled one.
 
         The hook owns the client (:meth:`aclose` closes it). The triggerer's shared status poller
-        uses this to give all the triggers of a connection one pooled client.
+        uses it to give all the triggers of a connection one pooled client.
         """
         hook = cls(dataframer_conn_id)
         hook._settings = settings
-        hook._async_client = client
+        hook._async_client = make_async_client(settings, pooled=True)
         return hook
 
-    # Requests
-
-    def send(
-        self, method: str, path: str, *, idempotent: bool = True, secrets: Sequence[str] = (), **kwargs: Any
-    ) -> httpx.Response:
-        """
-        Send one API request with the retry policy and return the successful response itself.
-
-        ``kwargs`` go to httpx (``json``, ``params``, ``data``, ``files``). File objects are rewound
-        by httpx before each attempt, so a retried upload sends the whole file again.
-
-        :param idempotent: False for creates: ambiguous failures are then raised, not retried.
-        :param secrets: secrets in the request besides the API key, kept out of error messages.
-        """
-        secrets = (self.settings.api_key, *secrets)
-        for attempt in self.settings.retry.retrying(idempotent):
-            with attempt:
-                try:
-                    response = self.client.request(method, path, **kwargs)
-                except httpx.TransportError as exc:
-                    raise transport_error(method, path, exc) from exc
-                return checked(method, path, response, secrets)
-        raise AssertionError("unreachable: tenacity reraises the last error")
-
-    async def asend(
-        self, method: str, path: str, *, idempotent: bool = True, secrets: Sequence[str] = (), **kwargs: Any
-    ) -> httpx.Response:
-        """The async twin of :meth:`send`, with the same retry policy."""
-        client = await self.aget_client()
-        secrets = (self.settings.api_key, *secrets)
-        async for attempt in self.settings.retry.async_retrying(idempotent):
-            with attempt:
-                try:
-                    response = await client.request(method, path, **kwargs)
-                except httpx.TransportError as exc:
-                    raise transport_error(method, path, exc) from exc
-                return checked(method, path, response, secrets)
-        raise AssertionError("unreachable: tenacity reraises the last error")
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """:meth:`send` one API request and return the decoded JSON of its answer."""
-        return json_body(self.send(method, path, **kwargs))
-
-    async def arequest(self, method: str, path: str, **kwargs: Any) -> Any:
-        """:meth:`asend` one API request and return the decoded JSON of its answer."""
-        return json_body(await self.asend(method, path, **kwargs))
+    def _create_client(self) -> Dataframer:
+        """The client for a create: no blind retries (a lost answer is resolved by a lookup)."""
+        return self.get_conn().with_options(max_retries=0)
 
     # Specs
 
-    def create_spec(self, spec: SpecCreateRequest) -> CreatedResource:
-        """Start spec generation; the answer may be ``{"id": ...}`` or the whole spec."""
-        secret = spec.databricks_client_secret
-        body = self.request(
-            "POST",
-            SPEC.collection_path,
-            json=spec.to_body(),
-            idempotent=False,
-            secrets=(secret,) if secret else (),
-        )
-        return CreatedResource.model_validate(body)
+    def create_spec(self, spec: SpecCreateRequest) -> str:
+        """Start spec generation; return the new spec's id."""
+        endpoint = f"POST {SPEC.collection_path}"
+        extra_body = spec.extra_body()
+        with sdk_errors(endpoint, spec.secrets):
+            created = self._create_client().dataframer.specs.create(
+                **spec.to_body(), extra_body=extra_body or None
+            )
+        return self._new_id(created, endpoint)
+
+    @staticmethod
+    def _new_id(created: Any, endpoint: str) -> str:
+        new_id = getattr(created, "id", None)
+        if not isinstance(new_id, str) or not new_id:
+            method, _, path = endpoint.partition(" ")
+            raise DataframerResponseError(method, path, "the answer to a create has no id")
+        return new_id
 
     def get_spec(self, spec_id: str) -> Spec:
-        """Read one spec."""
-        return Spec.model_validate(self.request("GET", SPEC.item_path(spec_id)))
+        """Read one spec (its YAML read from a customer-hosted data plane when it is there)."""
+        spec_id = checked_id(spec_id, "spec_id")
+        endpoint = f"GET {SPEC.item_path(spec_id)}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.specs.retrieve(spec_id)
+        return _ours(Spec, answer, endpoint)
 
     def list_specs(self) -> list[Spec]:
         """List every spec of the company (the endpoint is not paged)."""
-        return [Spec.model_validate(item) for item in self.request("GET", SPEC.collection_path)]
+        endpoint = f"GET {SPEC.collection_path}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.specs.list()
+        return _ours_list(Spec, answer, endpoint)
 
     def delete_spec(self, spec_id: str, force: bool = False) -> None:
         """Delete a spec; ``force`` also deletes its runs."""
-        params = {"force": "true"} if force else None
-        self.request("DELETE", SPEC.item_path(spec_id), params=params)
+        spec_id = checked_id(spec_id, "spec_id")
+        with sdk_errors(f"DELETE {SPEC.item_path(spec_id)}"):
+            if force:
+                self.get_conn().dataframer.specs.delete(spec_id, force=True)
+            else:
+                self.get_conn().dataframer.specs.delete(spec_id)
 
     # Anything with a status
 
     def get_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
         """Read one spec or run, typed by ``kind``."""
-        return kind.model.model_validate(self.request("GET", kind.item_path(resource_id)))
+        if kind is RUN:
+            return self.get_run(resource_id)
+        if kind is SPEC:
+            return self.get_spec(resource_id)
+        return self.get_status(kind, resource_id)  # the platform kinds (evaluations, ...)
 
     async def aget_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
-        """The async twin of :meth:`get_resource`."""
-        return kind.model.model_validate(await self.arequest("GET", kind.item_path(resource_id)))
+        """
+        The async twin of :meth:`get_resource`, for waits: only the status and progress are read.
+
+        The generic SDK request (``client.get``) is used rather than ``specs.retrieve``: a wait
+        needs no spec YAML (nor its data-plane read), and the triggerer pays for every poll.
+        """
+        resource_id = checked_id(resource_id, f"{kind.name}_id")
+        path = kind.item_path(resource_id)
+        client = await self.get_async_conn()
+        with sdk_errors(f"GET {path}"):
+            answer = await client.get(path, cast_to=object)
+        return _ours(kind.model, answer, f"GET {path}")
+
+    async def alist_resources(self, kind: ResourceKind) -> list[Any]:
+        """The raw items of a spec or run list (the poller reads only the ones it waits for)."""
+        client = await self.get_async_conn()
+        endpoint = f"GET {kind.collection_path}"
+        with sdk_errors(endpoint):
+            answer = await client.get(kind.collection_path, cast_to=object)
+        if not isinstance(answer, list):
+            raise DataframerResponseError(
+                "GET", kind.collection_path, f"expected a list, got {type(answer).__name__}"
+            )
+        return answer
 
     def test_connection(self) -> tuple[bool, str]:
-        """Make one cheap authenticated GET and say what failed, if anything."""
+        """Make one cheap authenticated GET and say what failed, if anything (scrubbed)."""
         try:
-            self.request("GET", SEED_DATASETS_PATH)
+            with sdk_errors(f"GET {SEED_DATASETS_PATH}"):
+                self.get_conn().dataframer.seed_datasets.list()
         except DataframerAuthError as exc:
-            return False, f"Authentication failed at {self.settings.base_url}: {exc.message}"
+            return False, scrub(f"Authentication failed at {self.settings.base_url}: {exc.message}")
         except Exception as exc:
-            return False, str(exc)
+            return False, scrub(str(exc))
         finally:
             self.close()
         return True, f"Connected to Dataframer at {self.settings.base_url}"
@@ -465,73 +729,101 @@ class DataframerHook(BaseHook):
         folder_names: Sequence[str] | None = None,
     ) -> SeedDataset:
         """
-        Upload files as a new seed dataset (multipart ``files[]``, streamed from the file objects).
+        Upload files as a new seed dataset (multipart, streamed from the file objects).
+
+        Through the SDK: for a company with a customer-hosted data plane the files go to its own
+        storage and only their names, sizes and hashes reach Dataframer.
 
         :param files: ``(file name, binary file object, content type)`` per file, in order.
         :param folder_names: MULTI_FOLDER only: the folder of each file, parallel to ``files``.
         """
-        data: dict[str, Any] = {"name": name, "dataset_type": dataset_type}
+        endpoint = f"POST {SEED_DATASETS_PATH}create/"
+        options: dict[str, Any] = {}
         if description:
-            data["description"] = description
+            options["description"] = description
         if folder_names is not None:
-            data["folder_names[]"] = list(folder_names)
-        parts = [("files[]", (filename, fileobj, content_type)) for filename, fileobj, content_type in files]
-        response = self.send("POST", f"{SEED_DATASETS_PATH}create/", data=data, files=parts, idempotent=False)
-        return SeedDataset.model_validate(response.json())
+            options["folder_names"] = list(folder_names)
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.seed_datasets.create_with_files(
+                name=name,
+                dataset_type=dataset_type,  # type: ignore[arg-type]
+                files=[(filename, fileobj, content_type) for filename, fileobj, content_type in files],  # type: ignore[misc]
+                **options,
+            )
+        return _ours(SeedDataset, created, endpoint)
 
     def create_seed_dataset_from_zip(
         self, name: str, zip_file: tuple[str, ReadableFile], *, description: str | None = None
     ) -> SeedDataset:
         """Upload a ZIP as a new seed dataset; the server detects the type from its layout."""
-        data: dict[str, Any] = {"name": name}
-        if description:
-            data["description"] = description
+        endpoint = f"POST {SEED_DATASETS_PATH}create-from-zip/"
         filename, fileobj = zip_file
-        response = self.send(
-            "POST",
-            f"{SEED_DATASETS_PATH}create-from-zip/",
-            data=data,
-            files={"zip_file": (filename, fileobj, "application/zip")},
-            idempotent=False,
-        )
-        return SeedDataset.model_validate(response.json())
+        options: dict[str, Any] = {"description": description} if description else {}
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.seed_datasets.create_from_zip(
+                name=name,
+                zip_file=(filename, fileobj, "application/zip"),  # type: ignore[arg-type]
+                **options,
+            )
+        return _ours(SeedDataset, created, endpoint)
 
     def list_seed_datasets(self) -> list[SeedDataset]:
         """List every seed dataset of the company (summary fields, no file list)."""
-        return [SeedDataset.model_validate(item) for item in self.request("GET", SEED_DATASETS_PATH)]
+        endpoint = f"GET {SEED_DATASETS_PATH}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.seed_datasets.list()
+        return _ours_list(SeedDataset, answer, endpoint)
 
     def get_seed_dataset(self, dataset_id: str) -> SeedDataset:
         """Read one seed dataset with its files."""
-        return SeedDataset.model_validate(self.request("GET", f"{SEED_DATASETS_PATH}{dataset_id}/"))
+        dataset_id = checked_id(dataset_id, "dataset_id")
+        endpoint = f"GET {SEED_DATASETS_PATH}{dataset_id}/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.seed_datasets.retrieve(dataset_id)
+        return _ours(SeedDataset, answer, endpoint)
 
     def delete_seed_dataset(self, dataset_id: str) -> None:
         """Delete a seed dataset (the server refuses while a spec uses it)."""
-        self.request("DELETE", f"{SEED_DATASETS_PATH}{dataset_id}/")
+        dataset_id = checked_id(dataset_id, "dataset_id")
+        with sdk_errors(f"DELETE {SEED_DATASETS_PATH}{dataset_id}/"):
+            self.get_conn().dataframer.seed_datasets.delete(dataset_id)
 
     # Runs
 
-    def create_run(self, run: RunCreateRequest) -> CreatedResource:
-        """Start a generation run; it is paid for, so an ambiguous failure is never retried."""
-        body = self.request("POST", RUN.collection_path, json=run.to_body(), idempotent=False)
-        return CreatedResource.model_validate(body)
+    def create_run(self, run: RunCreateRequest) -> str:
+        """Start a generation run; return its id. It is paid for: never retried blindly."""
+        endpoint = f"POST {RUN.collection_path}"
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.runs.create(**run.to_body())
+        return self._new_id(created, endpoint)
 
     def get_run(self, run_id: str) -> Run:
         """Read one run with its progress and, once SUCCEEDED, its generated files."""
-        return Run.model_validate(self.request("GET", RUN.item_path(run_id)))
+        run_id = checked_id(run_id, "run_id")
+        endpoint = f"GET {RUN.item_path(run_id)}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.runs.retrieve(run_id)
+        return _ours(Run, answer, endpoint)
 
     def list_runs(self) -> list[Run]:
-        """List every run of the company."""
-        return [Run.model_validate(item) for item in self.request("GET", RUN.collection_path)]
+        """List every run of the company (today's API lists the newest first)."""
+        endpoint = f"GET {RUN.collection_path}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.runs.list()
+        return _ours_list(Run, answer, endpoint)
 
-    def cancel_run(self, run_id: str) -> Run | None:
-        """Cancel a PENDING or PROCESSING run; the run as the server answered, when it did."""
-        body = self.request("POST", f"{RUN.item_path(run_id)}cancel/")
-        return Run.model_validate(body) if isinstance(body, dict) and "id" in body else None
+    def cancel_run(self, run_id: str) -> None:
+        """Cancel a PENDING or PROCESSING run (the API answers without a body)."""
+        run_id = checked_id(run_id, "run_id")
+        with sdk_errors(f"POST {RUN.item_path(run_id)}cancel/"):
+            self.get_conn().dataframer.runs.cancel(run_id)
 
-    async def acancel_run(self, run_id: str) -> Run | None:
+    async def acancel_run(self, run_id: str) -> None:
         """The async twin of :meth:`cancel_run`, for a trigger whose task is killed."""
-        body = await self.arequest("POST", f"{RUN.item_path(run_id)}cancel/")
-        return Run.model_validate(body) if isinstance(body, dict) and "id" in body else None
+        run_id = checked_id(run_id, "run_id")
+        client = await self.get_async_conn()
+        with sdk_errors(f"POST {RUN.item_path(run_id)}cancel/"):
+            await client.dataframer.runs.cancel(run_id)
 
     # Downloads
 
@@ -543,11 +835,22 @@ class DataframerHook(BaseHook):
         return f"{RUN.item_path(run_id)}files/download/"
 
     def get_download_link(self, run_id: str, file_id: str | None = None) -> DownloadLink | None:
-        """The presigned URL of a run's ZIP (or one file), or None while it is prepared (HTTP 202)."""
-        response = self.send("GET", self.download_path(run_id, file_id))
-        if response.status_code == 202:
-            return None
-        return DownloadLink.model_validate(response.json())
+        """
+        The presigned URL of a run's ZIP (or one file), or None while it is prepared (HTTP 202).
+
+        Through the SDK's download methods, which send ``X-Data-Plane-Follow: 1`` and, for a
+        customer-hosted data plane, fetch the URL from the customer's own gateway.
+        """
+        run_id = checked_id(run_id, "run_id")
+        files = self.get_conn().dataframer.runs.files
+        endpoint = f"GET {self.download_path(run_id, file_id)}"
+        with sdk_errors(endpoint):
+            if file_id:
+                answer: Any = files.download(checked_id(file_id, "file_id"), run_id=run_id)
+            else:
+                answer = files.download_all(run_id)
+        link = _ours(DownloadLink, answer, endpoint)
+        return link if link.download_url else None
 
     def wait_for_download_link(
         self,
@@ -581,12 +884,24 @@ class DataframerHook(BaseHook):
         key must never reach the storage behind the URL. A failure before the first byte is
         retried; a failure after it is raised, since ``destination`` already holds a part.
         """
+        if not link.download_url:
+            raise DataframerDownloadError("The download is not ready: Dataframer gave no URL.")
         url = httpx.URL(link.download_url)
         where = f"{url.host}{url.path}"  # never the query: it is the signature
+        retry = self.settings.retry
         with httpx.Client(timeout=self.settings.timeout, follow_redirects=True) as client:
-            for attempt in self.settings.retry.retrying(idempotent=True):
-                with attempt:
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
                     written = _stream_to(client, url, where, destination, chunk_size)
+                    break
+                except (DataframerTransportError, DataframerApiError) as exc:
+                    from airflow_provider_dataframer.retry import is_transient
+
+                    if attempt > retry.max_retries or not is_transient(exc):
+                        raise
+                    time.sleep(retry.backoff(attempt, exc))
         if link.size_bytes is not None and written != link.size_bytes:
             raise DataframerDownloadError(
                 f"Download from {where} was incomplete: {written} bytes received, "
@@ -596,73 +911,80 @@ class DataframerHook(BaseHook):
 
     # ------------------------------------------------------------------------------------------
     # The platform: evaluations, anonymization runs, spec versions, run deletion, red teaming.
-    # Each method goes through the SDK client (get_conn / get_async_conn) inside sdk_errors; the
-    # creates of paid jobs go without retries (the operators resolve a lost answer by listing).
-
-    def _platform_create_client(self) -> Dataframer:
-        return self.get_conn().with_options(max_retries=0)
-
-    @staticmethod
-    def _as_dict(answer: Any) -> Any:
-        return answer.to_dict(mode="json") if hasattr(answer, "to_dict") else answer
+    # Each method goes through the SDK client (get_conn) inside sdk_errors; the creates of paid
+    # jobs go without retries (_create_client): the operators resolve a lost answer by listing.
 
     def get_status(self, kind: ResourceKind, resource_id: str) -> StatusResource:
-        """Read what a wait needs of any kind through its status path (``kind.item_path``)."""
-        path = kind.item_path(resource_id)
+        """Read what a wait needs of any kind, through its status path (``kind.item_path``)."""
+        path = kind.item_path(checked_id(resource_id, f"{kind.name} id"))
         with sdk_errors(f"GET {path}"):
             answer = self.get_conn().get(path, cast_to=object)
-        return kind.model.model_validate(answer)
+        return _ours(kind.model, answer, f"GET {path}")
 
     # Evaluations
 
     def create_evaluation(self, request: EvaluationCreateRequest) -> str:
         """Start evaluating a SUCCEEDED run; return the evaluation's id. Paid: never retried blindly."""
-        with sdk_errors(f"POST {EVALUATION.collection_path}"):
-            created = self._platform_create_client().dataframer.evaluations.create(**request.to_body())
-        return CreatedResource.model_validate(self._as_dict(created)).id
+        endpoint = f"POST {EVALUATION.collection_path}"
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.evaluations.create(**request.to_body())
+        return self._new_id(created, endpoint)
 
     def get_evaluation(self, evaluation_id: str) -> Evaluation:
         """Read one evaluation with its distributions (once SUCCEEDED)."""
-        with sdk_errors(f"GET {EVALUATION.item_path(evaluation_id)}"):
+        evaluation_id = checked_id(evaluation_id, "evaluation_id")
+        endpoint = f"GET {EVALUATION.item_path(evaluation_id)}"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.evaluations.retrieve(evaluation_id)
-        return Evaluation.model_validate(self._as_dict(answer))
+        return _ours(Evaluation, answer, endpoint)
 
     def list_run_evaluations(self, run_id: str) -> list[EvaluationStatus]:
         """The evaluations of one run."""
-        with sdk_errors(f"GET {RUN.item_path(run_id)}evaluations/"):
+        run_id = checked_id(run_id, "run_id")
+        endpoint = f"GET {RUN.item_path(run_id)}evaluations/"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.runs.evaluations.list(run_id)
-        return [EvaluationStatus.model_validate(self._as_dict(item)) for item in answer]
+        return _ours_list(EvaluationStatus, answer, endpoint)
 
     # Anonymization runs
 
     def create_anonymization_run(self, request: AnonymizationCreateRequest) -> str:
         """Start masking the PII of a seed dataset; return the run's id. Never retried blindly."""
-        with sdk_errors(f"POST {ANONYMIZATION.collection_path}"):
-            created = self._platform_create_client().dataframer.anonymization_runs.create(**request.to_body())
-        return CreatedResource.model_validate(self._as_dict(created)).id
+        endpoint = f"POST {ANONYMIZATION.collection_path}"
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.anonymization_runs.create(**request.to_body())
+        return self._new_id(created, endpoint)
 
     def get_anonymization_run(self, run_id: str) -> AnonymizationRun:
         """Read one anonymization run with its results and masked files."""
-        with sdk_errors(f"GET {ANONYMIZATION.item_path(run_id)}"):
+        run_id = checked_id(run_id, "anonymization_run_id")
+        endpoint = f"GET {ANONYMIZATION.item_path(run_id)}"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.anonymization_runs.retrieve(run_id)
-        return AnonymizationRun.model_validate(self._as_dict(answer))
+        return _ours(AnonymizationRun, answer, endpoint)
 
     def list_anonymization_runs(self) -> list[AnonymizationRun]:
         """Every anonymization run of the company."""
-        with sdk_errors(f"GET {ANONYMIZATION.collection_path}"):
+        endpoint = f"GET {ANONYMIZATION.collection_path}"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.anonymization_runs.list()
-        return [AnonymizationRun.model_validate(self._as_dict(item)) for item in answer]
+        return _ours_list(AnonymizationRun, answer, endpoint)
 
     def delete_anonymization_run(self, run_id: str) -> None:
         """Delete an anonymization run and its masked files."""
+        run_id = checked_id(run_id, "anonymization_run_id")
         with sdk_errors(f"DELETE {ANONYMIZATION.item_path(run_id)}"):
             self.get_conn().dataframer.anonymization_runs.delete(run_id)
 
     def get_anonymized_download_link(self, run_id: str) -> DownloadLink | None:
         """The presigned URL of the masked files' ZIP, or None while it is ``generating``."""
-        with sdk_errors(f"GET {ANONYMIZATION.item_path(run_id)}download/"):
-            answer = self._as_dict(self.get_conn().dataframer.anonymization_runs.files.download_all(run_id))
-        return DownloadLink.model_validate(answer) if answer.get("download_url") else None
+        run_id = checked_id(run_id, "anonymization_run_id")
+        endpoint = f"GET {ANONYMIZATION.item_path(run_id)}download/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.anonymization_runs.files.download_all(run_id)
+        if not getattr(answer, "download_url", None):
+            return None
+        return _ours(DownloadLink, answer, endpoint)
 
     def wait_for_anonymized_download_link(
         self,
@@ -688,27 +1010,34 @@ class DataframerHook(BaseHook):
 
     def update_spec(self, spec_id: str, content_yaml: str) -> Spec:
         """Add a version to a spec with ``content_yaml``; the spec as the server answered."""
-        with sdk_errors(f"PUT {SPEC.item_path(spec_id)}"):
+        spec_id = checked_id(spec_id, "spec_id")
+        endpoint = f"PUT {SPEC.item_path(spec_id)}"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.specs.update(spec_id, content_yaml=content_yaml)
-        return Spec.model_validate(self._as_dict(answer))
+        return _ours(Spec, answer, endpoint)
 
     def get_spec_with_versions(self, spec_id: str) -> Spec:
         """Read one spec with every version of its YAML (``include_versions=true``)."""
-        with sdk_errors(f"GET {SPEC.item_path(spec_id)}"):
+        spec_id = checked_id(spec_id, "spec_id")
+        endpoint = f"GET {SPEC.item_path(spec_id)}"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.specs.retrieve(spec_id, include_versions=True)
-        return Spec.model_validate(self._as_dict(answer))
+        return _ours(Spec, answer, endpoint)
 
     # Run deletion
 
     def list_spec_runs(self, spec_id: str) -> list[RunListing]:
         """The runs of one spec, newest first (by ``created_at``)."""
-        with sdk_errors(f"GET {RUN.collection_path}"):
+        spec_id = checked_id(spec_id, "spec_id")
+        endpoint = f"GET {RUN.collection_path}"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.runs.list()
-        runs = [RunListing.model_validate(self._as_dict(item)) for item in answer]
-        return sorted((r for r in runs if r.spec_id == spec_id), key=RunListing.sort_key, reverse=True)
+        runs = [run for run in _ours_list(RunListing, answer, endpoint) if run.spec_id == spec_id]
+        return sorted(runs, key=RunListing.sort_key, reverse=True)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and its generated files."""
+        run_id = checked_id(run_id, "run_id")
         with sdk_errors(f"DELETE {RUN.item_path(run_id)}"):
             self.get_conn().dataframer.runs.delete(run_id)
 
@@ -716,54 +1045,66 @@ class DataframerHook(BaseHook):
 
     def create_red_team_spec(self, request: RedTeamSpecRequest) -> RedTeamSpec:
         """Create a red-team spec (the server stores its name in snake_case)."""
-        with sdk_errors(f"POST {RED_TEAM_SPECS_PATH}"):
-            answer = self._platform_create_client().dataframer.red_team_specs.create(**request.to_body())
-        return RedTeamSpec.model_validate(self._as_dict(answer))
+        endpoint = f"POST {RED_TEAM_SPECS_PATH}"
+        with sdk_errors(endpoint):
+            answer = self._create_client().dataframer.red_team_specs.create(**request.to_body())
+        return _ours(RedTeamSpec, answer, endpoint)
 
     def get_red_team_spec(self, spec_id: str) -> RedTeamSpec:
         """Read one red-team spec."""
-        with sdk_errors(f"GET {RED_TEAM_SPECS_PATH}{spec_id}/"):
+        spec_id = checked_id(spec_id, "red_team_spec_id")
+        endpoint = f"GET {RED_TEAM_SPECS_PATH}{spec_id}/"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.red_team_specs.retrieve(spec_id)
-        return RedTeamSpec.model_validate(self._as_dict(answer))
+        return _ours(RedTeamSpec, answer, endpoint)
 
     def list_red_team_specs(self) -> list[RedTeamSpec]:
         """Every red-team spec of the company."""
-        with sdk_errors(f"GET {RED_TEAM_SPECS_PATH}"):
+        endpoint = f"GET {RED_TEAM_SPECS_PATH}"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.red_team_specs.list()
-        return [RedTeamSpec.model_validate(self._as_dict(item)) for item in answer]
+        return _ours_list(RedTeamSpec, answer, endpoint)
 
     def update_red_team_spec(self, spec_id: str, **changes: str) -> RedTeamSpec:
         """Change fields of a red-team spec (``name``, ``app_description``, ...)."""
-        with sdk_errors(f"PATCH {RED_TEAM_SPECS_PATH}{spec_id}/"):
+        spec_id = checked_id(spec_id, "red_team_spec_id")
+        endpoint = f"PATCH {RED_TEAM_SPECS_PATH}{spec_id}/"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.red_team_specs.update(spec_id, **changes)  # type: ignore[arg-type]
-        return RedTeamSpec.model_validate(self._as_dict(answer))
+        return _ours(RedTeamSpec, answer, endpoint)
 
     def delete_red_team_spec(self, spec_id: str) -> None:
         """Delete a red-team spec."""
+        spec_id = checked_id(spec_id, "red_team_spec_id")
         with sdk_errors(f"DELETE {RED_TEAM_SPECS_PATH}{spec_id}/"):
             self.get_conn().dataframer.red_team_specs.delete(spec_id)
 
     def create_red_team_run(self, request: RedTeamRunRequest) -> str:
         """Start generating adversarial prompts; return the run's id. Paid: never retried blindly."""
-        with sdk_errors(f"POST {RED_TEAM_RUN.collection_path}"):
-            created = self._platform_create_client().dataframer.red_team_runs.create(**request.to_body())
-        return CreatedResource.model_validate(self._as_dict(created)).id
+        endpoint = f"POST {RED_TEAM_RUN.collection_path}"
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.red_team_runs.create(**request.to_body())  # type: ignore[arg-type]
+        return self._new_id(created, endpoint)
 
     def get_red_team_run(self, run_id: str) -> RedTeamRun:
         """Read one red-team run with its prompts (once SUCCEEDED)."""
-        with sdk_errors(f"GET {RED_TEAM_RUN.collection_path}{run_id}/"):
+        run_id = checked_id(run_id, "red_team_run_id")
+        endpoint = f"GET {RED_TEAM_RUN.collection_path}{run_id}/"
+        with sdk_errors(endpoint):
             answer = self.get_conn().dataframer.red_team_runs.retrieve(run_id)
-        return RedTeamRun.model_validate(self._as_dict(answer))
+        return _ours(RedTeamRun, answer, endpoint)
 
     def list_red_team_runs(self, spec_id: str | None = None) -> list[RedTeamRunStatus]:
         """The red-team runs of the company, or of one spec."""
-        with sdk_errors(f"GET {RED_TEAM_RUN.collection_path}"):
+        endpoint = f"GET {RED_TEAM_RUN.collection_path}"
+        with sdk_errors(endpoint):
             runs = self.get_conn().dataframer.red_team_runs
             answer = runs.list(spec_id=spec_id) if spec_id else runs.list()
-        return [RedTeamRunStatus.model_validate(self._as_dict(item)) for item in answer]
+        return _ours_list(RedTeamRunStatus, answer, endpoint)
 
     def delete_red_team_run(self, run_id: str) -> None:
         """Delete a red-team run."""
+        run_id = checked_id(run_id, "red_team_run_id")
         with sdk_errors(f"DELETE {RED_TEAM_RUN.collection_path}{run_id}/"):
             self.get_conn().dataframer.red_team_runs.delete(run_id)
 
@@ -792,5 +1133,7 @@ def _stream_to(
             raise DataframerDownloadError(
                 f"Download from {where} broke off after {written} bytes: {type(exc).__name__}: {exc}"
             ) from exc
-        raise transport_error("GET", where, exc) from exc
+        not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise DataframerTransportError("GET", where, reason, not_sent=not_sent) from exc
     return written

@@ -19,6 +19,7 @@ from airflow_provider_dataframer.seed_files import (
     SeedUpload,
     plan_upload,
     resolve_source,
+    same_files,
 )
 
 if TYPE_CHECKING:
@@ -66,9 +67,7 @@ class SeedDatasetCreate(NamedCreate[SeedDataset]):
             return False
         if self.upload.zip_file is not None or not existing.files:
             return True  # nothing finer to compare than the type
-        ours = sorted((file.path, file.size_bytes) for file in self.upload.files)
-        theirs = sorted((file.path, file.size_bytes) for file in existing.files)
-        return ours == theirs
+        return same_files(self.upload.files, existing.files)
 
     def mismatch(self, existing: SeedDataset) -> str:
         return (

@@ -50,8 +50,11 @@ class RunCreate(NamedCreate[Run]):
     The create of one run, made safe to repeat although runs have no unique name.
 
     The runs of the spec are listed just before the create; after a create whose answer was lost,
-    the one new run of that spec with the requested size is ours. Two or more new ones are not
-    guessed between: the create is then treated as not carried out.
+    the new runs of that spec (the list's order does not matter: today's API lists the newest
+    first) are read whole and compared with the request through their ``runtime_params``. Exactly
+    one that matches is ours; none means the create was not carried out; several (concurrent
+    tasks asking the same of one spec) are never guessed between: the task fails without sending
+    another create, naming the runs to look at.
     """
 
     finds_only_its_own = True
@@ -66,15 +69,38 @@ class RunCreate(NamedCreate[Run]):
         return [run for run in self.hook.list_runs() if run.spec_id == self.request.spec_id]
 
     def create(self) -> str:
-        return self.hook.create_run(self.request).id
+        return self.hook.create_run(self.request)
 
     def find(self) -> Run | None:
-        new = [
-            run
-            for run in self._runs_of_spec()
-            if run.id not in self.known and run.number_of_samples in (None, self.request.number_of_samples)
-        ]
-        return new[0] if len(new) == 1 else None
+        new = [run for run in self._runs_of_spec() if run.id not in self.known]
+        candidates = [self.hook.get_run(run.id) for run in new]
+        ours = [run for run in candidates if self._same_request(run)]
+        if len(ours) > 1:
+            raise DataframerError(
+                f"The answer to the create of a run of spec {self.request.spec_id} was lost, and "
+                f"{len(ours)} new runs of that spec match this request: {', '.join(r.id for r in ours)}. "
+                "No other run was started. Look at them in Dataframer (one is this task's, the "
+                "others were started concurrently), cancel what is not needed, and wait on the one "
+                "you keep with RunStatusSensor."
+            )
+        return ours[0] if ours else None
+
+    def _same_request(self, run: Run) -> bool:
+        """Whether ``run`` was made from this request, as far as its ``runtime_params`` tell."""
+        if run.number_of_samples is not None and run.number_of_samples != self.request.number_of_samples:
+            return False
+        if self.request.spec_version is not None and run.spec_version not in (
+            None,
+            self.request.spec_version,
+        ):
+            return False
+        params = run.runtime_params or {}
+        for key, wanted in self.request.to_body().items():
+            if key in ("spec_id", "spec_version", "number_of_samples"):
+                continue
+            if params.get(key) is not None and params[key] != wanted:
+                return False
+        return True
 
     def id_of(self, existing: Run) -> str:
         return existing.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, conf, mask_secret
+from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, conf
 
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import is_unresolved
@@ -14,7 +14,6 @@ from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, creat
 from airflow_provider_dataframer.links import DataframerSpecLink
 from airflow_provider_dataframer.models import (
     DATABRICKS_FIELDS,
-    DEFAULT_SPEC_GENERATION_MODEL,
     SPEC,
     Phase,
     Spec,
@@ -22,6 +21,7 @@ from airflow_provider_dataframer.models import (
     is_known_model,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
+from airflow_provider_dataframer.scrubbing import register_secret
 from airflow_provider_dataframer.waiting import resolve_event
 
 if TYPE_CHECKING:
@@ -44,23 +44,23 @@ class SpecCreate(NamedCreate[Spec]):
         self.request = request
 
     def create(self) -> str:
-        return self.hook.create_spec(self.request).id
+        return self.hook.create_spec(self.request)
 
     def find(self) -> Spec | None:
-        # Names are unique within a dataset: prefer the same-named spec of our own seed.
-        same_name = [spec for spec in self.hook.list_specs() if spec.name == self.name]
-        return next((spec for spec in same_name if self.matches(spec)), same_name[0] if same_name else None)
+        # A spec name is unique within its dataset (or among seedless specs): a same-named spec of
+        # another dataset is another spec, never a clash.
+        return next((spec for spec in self.hook.list_specs() if self._same_slot(spec)), None)
+
+    def _same_slot(self, spec: Spec) -> bool:
+        return spec.name == self.name and _dataset_key(spec.dataset_id) == _dataset_key(
+            self.request.dataset_id
+        )
 
     def id_of(self, existing: Spec) -> str:
         return existing.id
 
     def matches(self, existing: Spec) -> bool:
-        return (existing.dataset_id or None) == self.request.dataset_id
-
-    def mismatch(self, existing: Spec) -> str:
-        made_from = f"seed dataset {existing.dataset_id}" if existing.dataset_id else "objectives alone"
-        wanted = f"seed dataset {self.request.dataset_id}" if self.request.dataset_id else "objectives alone"
-        return f"it was made from {made_from}, not {wanted}"
+        return self._same_slot(existing)
 
     def phase(self, existing: Spec) -> Phase:
         return SPEC.phase(existing.status)
@@ -80,6 +80,12 @@ class SpecCreate(NamedCreate[Spec]):
             ) from exc
 
 
+def _dataset_key(dataset_id: str | None) -> str | None:
+    if not dataset_id:
+        return None
+    return dataset_id.strip().lower()
+
+
 def databricks_fields_from_connection(conn_id: str) -> dict[str, str | None]:
     """
     Read databricks credentials from an Airflow connection.
@@ -88,8 +94,7 @@ def databricks_fields_from_connection(conn_id: str) -> dict[str, str | None]:
     extra ``api_base``, or ``<host>/serving-endpoints``.
     """
     conn = BaseHook.get_connection(conn_id)
-    if conn.password:
-        mask_secret(conn.password)
+    register_secret(conn.password)
     api_base = (conn.extra_dejson or {}).get("api_base")
     if not api_base and conn.host:
         host = conn.host if "://" in conn.host else f"https://{conn.host}"
@@ -117,22 +122,25 @@ class CreateSpecOperator(DataframerCreateOperator):
     :param name: unique name of the spec (templated); e.g. ``"support-spec-{{ ds_nodash }}"``.
     :param generation_objectives: what to generate (templated); required without ``dataset_id``.
     :param dataset_id: seed dataset UUID (templated); omit for a seedless spec.
-    :param spec_generation_model_name: ``provider/model`` (templated); an unknown but well-formed
-        name is sent with a warning, since the model list changes every few months.
+    :param spec_generation_model_name: ``provider/model`` (templated); None (default) lets the
+        server choose its default model. An unknown but well-formed name is sent with a warning,
+        since the model list changes every few months.
     :param generate_distributions: learn value distributions (False gives uniform ones).
     :param generate_conditional_distributions: learn conditional distributions; requires
         ``generate_distributions``.
     :param extrapolate_values: seeded specs only; None sends the API default (True).
     :param extrapolate_axes: seeded specs only; None sends the API default (False).
     :param description: free text (templated).
-    :param databricks_client_id: required with a ``databricks/`` model (templated).
-    :param databricks_client_secret: required with a ``databricks/`` model (templated); masked.
-    :param databricks_api_base: serving-endpoints URL, required with a ``databricks/`` model.
+    :param databricks_client_id: for deployments that take databricks credentials with a
+        ``databricks/`` model (templated); today's API does not. The three go together.
+    :param databricks_client_secret: see ``databricks_client_id`` (templated); masked and scrubbed.
+    :param databricks_api_base: serving-endpoints URL; see ``databricks_client_id``.
     :param databricks_conn_id: an Airflow connection to read the three databricks fields from
         instead (login = client id, password = client secret, extra ``api_base`` or the host).
     :param if_exists: what to do when a spec of this name exists: ``"reuse"`` (default: adopt it
         when it has the same seed and is processing or succeeded, replace it when it failed),
-        ``"fail"`` or ``"replace"``. A same-named spec of another seed is never touched.
+        ``"fail"`` or ``"replace"``. Names are unique per seed dataset (or among seedless specs): a
+        same-named spec of another dataset is another spec, and is never touched.
     :param dataframer_conn_id: the Airflow connection id.
     :param wait_for_completion: wait until the spec is SUCCEEDED or FAILED before finishing.
     :param deferrable: wait in the triggerer instead of holding a worker slot.
@@ -159,7 +167,7 @@ class CreateSpecOperator(DataframerCreateOperator):
         "name": "rendered at run time",
         "generation_objectives": "rendered at run time",
         "dataset_id": "00000000-0000-0000-0000-000000000000",
-        "spec_generation_model_name": DEFAULT_SPEC_GENERATION_MODEL,
+        "spec_generation_model_name": None,
         **dict.fromkeys(DATABRICKS_FIELDS, "rendered at run time"),
     }
 
@@ -169,7 +177,7 @@ class CreateSpecOperator(DataframerCreateOperator):
         name: str,
         generation_objectives: str | None = None,
         dataset_id: str | None = None,
-        spec_generation_model_name: str = DEFAULT_SPEC_GENERATION_MODEL,
+        spec_generation_model_name: str | None = None,
         generate_distributions: bool = True,
         generate_conditional_distributions: bool = False,
         extrapolate_values: bool | None = None,
@@ -223,19 +231,18 @@ class CreateSpecOperator(DataframerCreateOperator):
 
     def _validate(self, at_construction: bool = False) -> SpecCreateRequest:
         fields = {field: getattr(self, field) for field in SpecCreateRequest.model_fields}
-        databricks_deferred = self.databricks_conn_id or is_unresolved(self.spec_generation_model_name)
         fields = self.request_fields(fields, at_construction)
-        if at_construction and databricks_deferred:
-            # The databricks requirement depends on the rendered model or on a connection.
-            fields.update({key: fields[key] or "checked at run time" for key in DATABRICKS_FIELDS})
-        elif self.databricks_conn_id and str(fields["spec_generation_model_name"]).startswith("databricks/"):
-            # Only a databricks model needs the credentials: never send a secret that is not needed.
+        databricks_model = str(fields["spec_generation_model_name"] or "").startswith("databricks/")
+        if not at_construction and self.databricks_conn_id and databricks_model:
+            # Only a databricks model takes the credentials: never send a secret that is not needed.
             fields.update(databricks_fields_from_connection(self.databricks_conn_id))
         return SpecCreateRequest.build(**fields)
 
     def _mask_secrets(self) -> None:
-        if isinstance(self.databricks_client_secret, str) and self.databricks_client_secret:
-            mask_secret(self.databricks_client_secret)
+        if isinstance(self.databricks_client_secret, str) and not is_unresolved(
+            self.databricks_client_secret
+        ):
+            register_secret(self.databricks_client_secret)
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         super().render_template_fields(context, jinja_env)
@@ -248,7 +255,7 @@ class CreateSpecOperator(DataframerCreateOperator):
 
     def submit_job(self, context: Context) -> str:
         request = self._validate()
-        if not is_known_model(request.spec_generation_model_name):
+        if request.spec_generation_model_name and not is_known_model(request.spec_generation_model_name):
             self.log.warning(
                 "Model %r is not in the list this provider knows; sending it as is (the server decides).",
                 request.spec_generation_model_name,

@@ -193,7 +193,13 @@ def make_zip(path: Path, files: dict[str, bytes]) -> Path:
     [
         ({"seed/tickets.csv": CSV}, "SINGLE_FILE"),
         ({"a.txt": b"a", "b.txt": b"b", "__MACOSX/._a.txt": b""}, "MULTI_FILE"),
-        ({"wrap/x/1.txt": b"1", "wrap/y/2.txt": b"2"}, "MULTI_FOLDER"),
+        ({"x/1.txt": b"1", "y/2.txt": b"2"}, "MULTI_FOLDER"),
+        # As the API reads a ZIP (the SDK's lib/data_plane/_flows.py): a file's folder is its
+        # top-level directory, so one wrapping folder makes one folder: MULTI_FILE.
+        ({"data/a/x.txt": b"1", "data/b/y.txt": b"2"}, "MULTI_FILE"),
+        # A stray file of a type the API does not read is ignored, not refused.
+        ({"a.txt": b"a", "b.txt": b"b", "notes.exe": b"x"}, "MULTI_FILE"),
+        ({"root.txt": b"r", "x/1.txt": b"1", "y/2.txt": b"2"}, "MULTI_FOLDER"),
     ],
 )
 def test_zip_layout_is_detected_like_the_server(
@@ -205,15 +211,18 @@ def test_zip_layout_is_detected_like_the_server(
 
 
 def test_zip_checks(tmp_path: Path) -> None:
-    mixed = make_zip(tmp_path / "mixed.zip", {"root.txt": b"r", "dir/in.txt": b"i"})
-    with pytest.raises(DataframerValidationError, match="mixes files at its root"):
-        plan(mixed)
     typed = make_zip(tmp_path / "typed.zip", {"a.txt": b"a", "b.txt": b"b"})
     with pytest.raises(DataframerValidationError, match="dataset_type is MULTI_FOLDER but the layout"):
         plan(typed, dataset_type="MULTI_FOLDER")
-    bad = make_zip(tmp_path / "bad.zip", {"a.txt": b"a", "b.exe": b"b"})
-    with pytest.raises(DataframerValidationError, match=r"bad.zip!b.exe: type '.exe' is not allowed"):
-        plan(bad)
+    nothing = make_zip(tmp_path / "nothing.zip", {"a.exe": b"a", ".hidden.txt": b"b"})
+    with pytest.raises(DataframerValidationError, match=r"nothing.zip holds no file the API reads"):
+        plan(nothing)
+    unsafe = make_zip(tmp_path / "unsafe.zip", {"../up.txt": b"a", "b.txt": b"b"})
+    with pytest.raises(DataframerValidationError, match=r"unsafe path"):
+        plan(unsafe)
+    one_text = make_zip(tmp_path / "one.zip", {"only.txt": b"a"})
+    with pytest.raises(DataframerValidationError, match=r"SINGLE_FILE dataset takes csv, json, jsonl only"):
+        plan(one_text)
     short = make_zip(tmp_path / "short.zip", {"t.csv": b"a\n1\n"})
     with pytest.raises(DataframerValidationError, match=r"short.zip!t.csv has 1 data row"):
         plan(short)

@@ -21,13 +21,15 @@ from airflow_provider_dataframer.operators.run import DownloadRunFilesOperator, 
 from tests.conftest import TEST_API_KEY, TEST_BASE_URL
 
 RUN_ID = "5d0c7c9e-3b0a-4f55-9d6e-2a1b4c8e9f10"
+FILE_ID = "0a7e4b1c-2d3f-4e5a-8b9c-1d2e3f4a5b6c"
 DOWNLOAD_URL = f"{TEST_BASE_URL}/api/dataframer/runs/{RUN_ID}/files/download/"
 PRESIGNED = "https://bucket.storage.test/runs/r1.zip?X-Signature=s3cr3t-signature"
 
 
 @pytest.fixture(autouse=True)
 def no_sleep(mocker):  # type: ignore[no-untyped-def]
-    return mocker.patch("tenacity.nap.time.sleep")
+    mocker.patch("airflow_provider_dataframer.hooks.dataframer.time.sleep")
+    return mocker.patch("dataframer._base_client.time.sleep")
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -71,11 +73,22 @@ def test_wait_for_link_is_bounded() -> None:
 
 @respx.mock
 def test_one_file_download_path() -> None:
-    route = respx.get(f"{TEST_BASE_URL}/api/dataframer/runs/{RUN_ID}/files/f1/download/").respond(
+    route = respx.get(f"{TEST_BASE_URL}/api/dataframer/runs/{RUN_ID}/files/{FILE_ID}/download/").respond(
         json={"download_url": PRESIGNED, "size_bytes": 3, "filename": "a.txt"}
     )
-    link = DataframerHook().get_download_link(RUN_ID, "f1")
+    link = DataframerHook().get_download_link(RUN_ID, FILE_ID)
     assert link is not None and link.filename == "a.txt" and route.called
+    # A customer-hosted data plane answers 501 without it: the SDK's download sends it.
+    assert route.calls.last.request.headers["X-Data-Plane-Follow"] == "1"
+
+
+@respx.mock
+def test_the_download_of_all_files_says_it_can_follow_a_data_plane() -> None:
+    route = respx.get(f"{TEST_BASE_URL}/api/dataframer/runs/{RUN_ID}/files/download/").respond(
+        202, json={"status": "PENDING"}
+    )
+    assert DataframerHook().get_download_link(RUN_ID) is None, "no URL yet: still prepared"
+    assert route.calls.last.request.headers["X-Data-Plane-Follow"] == "1"
 
 
 @respx.mock

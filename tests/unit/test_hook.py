@@ -24,8 +24,8 @@ SPEC_ID = "9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21"
 
 @pytest.fixture
 def no_sleep(mocker):  # type: ignore[no-untyped-def]
-    """Record tenacity's sleeps instead of sleeping."""
-    return mocker.patch("tenacity.nap.time.sleep")
+    """Record the SDK's retry sleeps instead of sleeping."""
+    return mocker.patch("dataframer._base_client.time.sleep")
 
 
 @pytest.mark.parametrize(
@@ -64,15 +64,15 @@ def test_create_seeded_spec_sends_exact_request() -> None:
     route = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
     dataset_id = "3f1c2b9e-8f5d-4a51-9a43-0c5b8a7d2e11"
     created = DataframerHook().create_spec(SpecCreateRequest.build(name="s1", dataset_id=dataset_id))
-    assert created.id == SPEC_ID
+    assert created == SPEC_ID
     request = route.calls.last.request
     assert request.url.path == "/api/dataframer/specs/"
     assert request.headers["Authorization"] == f"Bearer {TEST_API_KEY}"
     assert request.headers["Content-Type"] == "application/json"
+    # No model unless the user names one: the server has its own default.
     assert json.loads(request.content) == {
         "name": "s1",
         "dataset_id": dataset_id,
-        "spec_generation_model_name": "anthropic/claude-sonnet-4-6-thinking",
         "generate_distributions": True,
         "generate_conditional_distributions": False,
         "extrapolate_values": True,
@@ -95,8 +95,7 @@ def test_create_accepts_the_whole_spec_object() -> None:
         201, json={"id": SPEC_ID, "name": "s", "status": "PROCESSING", "content_yaml": None, "novel": 1}
     )
     assert (
-        DataframerHook().create_spec(SpecCreateRequest.build(name="s", generation_objectives="x")).id
-        == SPEC_ID
+        DataframerHook().create_spec(SpecCreateRequest.build(name="s", generation_objectives="x")) == SPEC_ID
     )
 
 
@@ -202,28 +201,27 @@ def test_create_is_not_blindly_retried_after_an_ambiguous_failure(no_sleep: obje
 
 
 @respx.mock
-def test_create_is_retried_when_the_server_cannot_have_acted(no_sleep: object) -> None:
-    route = respx.post(SPECS_URL).mock(
-        side_effect=[
-            httpx.ConnectError("refused"),
-            httpx.Response(429, json={"detail": "rate limited"}),
-            httpx.Response(201, json={"id": SPEC_ID}),
-        ]
-    )
-    assert (
-        DataframerHook().create_spec(SpecCreateRequest.build(name="s", generation_objectives="x")).id
-        == SPEC_ID
-    )
-    assert route.call_count == 3
+def test_a_create_is_one_attempt_and_says_whether_it_was_sent(no_sleep: object) -> None:
+    """The SDK retries POSTs blindly: creates go with max_retries=0, and create_once decides."""
+    route = respx.post(SPECS_URL).mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(DataframerTransportError) as caught:
+        DataframerHook().create_spec(SpecCreateRequest.build(name="s", generation_objectives="x"))
+    assert caught.value.not_sent, "a refused connection cannot have reached the server"
+    route.side_effect = [httpx.Response(429, json={"detail": "rate limited"})]
+    with pytest.raises(DataframerApiError) as refused:
+        DataframerHook().create_spec(SpecCreateRequest.build(name="s", generation_objectives="x"))
+    assert refused.value.http_status == 429
+    assert route.call_count == 2
+    no_sleep.assert_not_called()  # type: ignore[attr-defined]
 
 
 @respx.mock
 def test_list_and_delete_specs() -> None:
-    respx.get(SPECS_URL).respond(json=[{"id": "a", "name": "n", "status": "SUCCEEDED"}])
-    delete = respx.delete(f"{SPECS_URL}a/").respond(204)
+    respx.get(SPECS_URL).respond(json=[{"id": SPEC_ID, "name": "n", "status": "SUCCEEDED"}])
+    delete = respx.delete(f"{SPECS_URL}{SPEC_ID}/").respond(204)
     hook = DataframerHook()
     assert [spec.name for spec in hook.list_specs()] == ["n"]
-    hook.delete_spec("a", force=True)
+    hook.delete_spec(SPEC_ID, force=True)
     assert delete.calls.last.request.url.params["force"] == "true"
 
 
@@ -233,14 +231,14 @@ async def test_async_get_resource_and_close() -> None:
     hook = DataframerHook()
     spec = await hook.aget_resource(SPEC, SPEC_ID)
     assert spec.status == "PROCESSING"
-    client = await hook.aget_client()
+    client = await hook.get_async_conn()
     await hook.aclose()
-    assert client.is_closed
+    assert client.is_closed()
 
 
 @respx.mock
 async def test_async_retries_like_sync(mocker) -> None:  # type: ignore[no-untyped-def]
-    sleep = mocker.patch("asyncio.sleep")
+    sleep = mocker.patch("dataframer._base_client.anyio.sleep")
     route = respx.get(f"{SPECS_URL}{SPEC_ID}/").mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "2"}, json={}),
@@ -291,7 +289,7 @@ def test_api_key_never_reaches_logs_even_at_debug(caplog: pytest.LogCaptureFixtu
     assert TEST_API_KEY not in caplog.text
     assert TEST_API_KEY not in repr(hook.settings)
     assert TEST_API_KEY not in repr(excinfo.value)
-    assert "retry 1/2" in caplog.text
+    assert "Retrying request" in caplog.text
 
 
 @respx.mock

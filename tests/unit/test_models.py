@@ -4,10 +4,9 @@ import pytest
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.models import (
-    DEFAULT_SPEC_GENERATION_MODEL,
+    DATABRICKS_FIELDS,
     RUN,
     SPEC,
-    CreatedResource,
     Phase,
     Run,
     Spec,
@@ -22,7 +21,6 @@ def test_seeded_body_sends_documented_defaults_and_no_none() -> None:
     assert body == {
         "name": "s",
         "dataset_id": DATASET_ID,
-        "spec_generation_model_name": DEFAULT_SPEC_GENERATION_MODEL,
         "generate_distributions": True,
         "generate_conditional_distributions": False,
         "extrapolate_values": True,
@@ -68,7 +66,7 @@ def test_seedless_body_omits_extrapolate_flags() -> None:
                 "spec_generation_model_name": "databricks/databricks-gpt-5",
                 "databricks_client_id": "id",
             },
-            "requires databricks_client_secret, databricks_api_base",
+            "databricks_client_id given without databricks_client_secret, databricks_api_base",
         ),
         (
             {"name": "s", "generation_objectives": "x", "spec_generation_model_name": "no slash"},
@@ -97,12 +95,28 @@ def test_databricks_model_with_all_fields_is_valid_and_secret_not_in_errors() ->
         databricks_client_secret="super-secret-value",
         databricks_api_base="https://adb.example/serving-endpoints",
     )
-    assert request.to_body()["databricks_client_secret"] == "super-secret-value"
+    assert not set(DATABRICKS_FIELDS) & set(request.to_body()), "not in today's API: extra body fields"
+    assert request.extra_body()["databricks_client_secret"] == "super-secret-value"
     with pytest.raises(DataframerValidationError) as excinfo:
         SpecCreateRequest.build(
             name="", generation_objectives="x", databricks_client_secret="super-secret-value"
         )
     assert "super-secret-value" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "model", ["databricks/system.ai.claude-sonnet-5-thinking", "databricks/databricks-gpt-5"]
+)
+def test_a_databricks_model_without_credentials_is_sent_and_the_server_decides(model: str) -> None:
+    """Today's API (SDK 0.19.2) has no databricks credentials: never refuse a databricks model."""
+    request = SpecCreateRequest.build(name="s", generation_objectives="x", spec_generation_model_name=model)
+    assert request.to_body()["spec_generation_model_name"] == model
+    assert request.extra_body() == {}
+
+
+def test_no_model_is_sent_unless_one_is_named() -> None:
+    body = SpecCreateRequest.build(name="s", generation_objectives="x").to_body()
+    assert "spec_generation_model_name" not in body
 
 
 def test_unknown_but_well_formed_model_is_accepted() -> None:
@@ -117,8 +131,6 @@ def test_responses_ignore_unknown_fields_and_keep_unknown_status() -> None:
     assert spec.status == "QUEUED"
     assert SPEC.phase(spec.status) is Phase.WORKING
     assert not SPEC.is_known("QUEUED")
-    created = CreatedResource.model_validate({"id": "1", "name": "n", "status": "PROCESSING", "x": {}})
-    assert created.id == "1"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 import respx
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from airflow_provider_dataframer.exceptions import DataframerValidationError
+from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerValidationError
 from airflow_provider_dataframer.operators.spec import CreateSpecOperator
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
 from airflow_provider_dataframer.waiting import DataframerWaitError
@@ -45,7 +45,7 @@ def operator(**kwargs: Any) -> CreateSpecOperator:
             "requires generate_distrib",
         ),
         ({"extrapolate_values": True}, "extrapolate_values does not apply to a seedless spec"),
-        ({"spec_generation_model_name": "databricks/databricks-gpt-5"}, "requires databricks_client_id"),
+        ({"databricks_client_id": "cid"}, "databricks_client_id given without databricks_client_secret"),
         ({"poll_interval": 0}, "poll_interval must be a positive number"),
         ({"timeout": -1}, "timeout must be a positive number"),
     ],
@@ -65,22 +65,36 @@ def test_templated_values_are_validated_after_rendering() -> None:
         assert not route.called, "nothing is sent for an invalid request"
 
 
-def test_templated_model_defers_the_databricks_rule() -> None:
-    op = operator(spec_generation_model_name="{{ var.value.model }}")
-    op.spec_generation_model_name = "databricks/databricks-gpt-5"
-    with pytest.raises(DataframerValidationError, match="requires databricks_client_id"):
+@respx.mock
+def test_a_databricks_model_is_sent_without_credentials_and_the_server_decides() -> None:
+    """SDK 0.19.2 lists databricks/system.ai.* models and no credentials: never refused locally."""
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
+    op = operator(spec_generation_model_name="databricks/system.ai.claude-sonnet-5-thinking")
+    op.wait_for_completion = False
+    assert op.execute(context()) == SPEC_ID
+    body = json.loads(create.calls.last.request.content)
+    assert body["spec_generation_model_name"] == "databricks/system.ai.claude-sonnet-5-thinking"
+    assert not any(key.startswith("databricks_") for key in body)
+
+
+@respx.mock
+def test_the_servers_refusal_of_a_model_reaches_the_user() -> None:
+    respx.post(SPECS_URL).respond(400, json={"detail": "Model requires databricks credentials."})
+    respx.get(SPECS_URL).respond(json=[])  # a 400 may be a name clash: looked up, none
+    op = operator(spec_generation_model_name="databricks/databricks-gpt-5", wait_for_completion=False)
+    with pytest.raises(DataframerApiError, match=r"HTTP 400: Model requires databricks credentials\."):
         op.execute(context())
 
 
-def test_secret_argument_is_masked(mocker) -> None:  # type: ignore[no-untyped-def]
-    mask = mocker.patch("airflow_provider_dataframer.operators.spec.mask_secret")
+def test_secret_argument_is_scrubbed(mocker) -> None:  # type: ignore[no-untyped-def]
+    register = mocker.patch("airflow_provider_dataframer.operators.spec.register_secret")
     operator(
         spec_generation_model_name="databricks/databricks-gpt-5",
         databricks_client_id="cid",
         databricks_client_secret="dbx-secret-9876",
         databricks_api_base="https://adb.example/serving-endpoints",
     )
-    mask.assert_called_with("dbx-secret-9876")
+    register.assert_called_with("dbx-secret-9876")
 
 
 def test_template_fields() -> None:
@@ -283,16 +297,26 @@ def test_replace_never_deletes_the_runs_of_a_spec() -> None:
 
 
 @respx.mock
-def test_name_clash_with_other_inputs_names_the_existing_spec() -> None:
-    theirs = existing_spec("SUCCEEDED", dataset_id=DATASET_ID)
-    respx.post(SPECS_URL).respond(409, json={"detail": "already exists"})
+def test_a_same_named_spec_of_another_dataset_is_another_spec() -> None:
+    """Names are unique per dataset (or among seedless specs): no clash, nothing touched."""
+    theirs = existing_spec("SUCCEEDED", dataset_id=DATASET_ID)  # ours is seedless
+    create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
     respx.get(SPECS_URL).respond(json=[theirs])
     delete = respx.delete(url__startswith=SPECS_URL)
-    with pytest.raises(
-        DataframerValidationError, match=rf"already exists \({theirs['id']}\) but it was made from seed"
-    ):
-        operator(wait_for_completion=False).execute(context())
-    assert not delete.called
+    assert operator(wait_for_completion=False, if_exists="fail").execute(context()) == SPEC_ID
+    assert operator(wait_for_completion=False, if_exists="replace").execute(context()) == SPEC_ID
+    assert create.call_count == 2 and not delete.called
+
+
+@respx.mock
+def test_if_exists_fail_sees_a_same_named_spec_of_the_same_dataset() -> None:
+    mine = existing_spec("SUCCEEDED")
+    other = existing_spec("SUCCEEDED", dataset_id=DATASET_ID) | {"id": "7e57c0de-0000-4000-8000-000000000001"}
+    create = respx.post(SPECS_URL)
+    respx.get(SPECS_URL).respond(json=[other, mine])
+    with pytest.raises(DataframerValidationError, match=rf"already exists \({mine['id']}\)"):
+        operator(wait_for_completion=False, if_exists="fail").execute(context())
+    assert not create.called
 
 
 @respx.mock
@@ -305,7 +329,7 @@ def test_lost_create_response_is_adopted_by_name(mocker) -> None:  # type: ignor
 
 
 def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatch, mocker: Any) -> None:
-    mask = mocker.patch("airflow_provider_dataframer.operators.spec.mask_secret")
+    mask = mocker.patch("airflow_provider_dataframer.operators.spec.register_secret")
     monkeypatch.setenv(
         "AIRFLOW_CONN_DBX",
         json.dumps(
@@ -322,7 +346,7 @@ def test_databricks_fields_come_from_a_connection(monkeypatch: pytest.MonkeyPatc
         create = respx.post(SPECS_URL).respond(201, json={"id": SPEC_ID})
         op.wait_for_completion = False
         op.execute(context())
-    body = json.loads(create.calls.last.request.content)
+    body = json.loads(create.calls.last.request.content)  # extra body fields, for older deployments
     assert body["databricks_client_id"] == "cid"
     assert body["databricks_client_secret"] == "dbx-s3cret"
     assert body["databricks_api_base"] == "https://adb-1.azuredatabricks.net/serving-endpoints"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import itertools
 import re
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +31,24 @@ OTHER_BASE_URL = "http://other-deployment.test"
 OTHER_API_KEY = "df-other-key-0c9d1e7a22"
 
 
+_NAMES: dict[str, str] = {}
+
+
+def uid(name: str) -> str:
+    """The UUID that stands for the test object called ``name`` (ids go into URL paths: UUIDs only)."""
+    try:
+        return str(uuid.UUID(name))
+    except ValueError:
+        resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+        _NAMES[resource_id] = name
+        return resource_id
+
+
+def name_of(resource_id: str) -> str:
+    """The test name of an id made by :func:`uid`."""
+    return _NAMES.get(resource_id, resource_id)
+
+
 class FakeDataframer:
     """
     The Dataframer API, scripted: each spec or run shows ``script[n]`` at its n-th observation
@@ -44,9 +64,10 @@ class FakeDataframer:
         self.failing_lists = 0  # answer HTTP 500 to this many list calls
         self.extra_listed = 0  # finished specs of other teams, listed too
 
-    def add(self, collection: str, resource_id: str, *script: str) -> str:
-        self.scripts[collection][resource_id] = list(script)
-        return resource_id
+    def add(self, collection: str, name: str, *script: str) -> str:
+        """Script the object called ``name`` (its id is ``uid(name)``, a UUID); return the name."""
+        self.scripts[collection][uid(name)] = list(script)
+        return name
 
     def mount(self, router: respx.MockRouter) -> None:
         base = re.escape(self.base_url)
@@ -54,7 +75,8 @@ class FakeDataframer:
         router.get(url__regex=rf"^{base}/api/dataframer/(specs|runs)/([^/?]+)/$").mock(side_effect=self._get)
 
     def gets(self, resource_id: str | None = None) -> list[float]:
-        return [t for t, what, i in self.calls if what == "get" and resource_id in (None, i)]
+        wanted = name_of(resource_id) if resource_id else None
+        return [t for t, what, i in self.calls if what == "get" and wanted in (None, i)]
 
     def lists(self) -> list[float]:
         return [t for t, what, _ in self.calls if what == "list"]
@@ -82,7 +104,7 @@ class FakeDataframer:
                 body["description"] = "read whole"
                 body["content_yaml"] = "fields: []"
         if full and status == "FAILED":
-            body["error"] = f"{resource_id}: no usable rows"
+            body["error"] = f"{name_of(resource_id)}: no usable rows"
         return body
 
     def _list(self, request: httpx.Request) -> httpx.Response:
@@ -102,7 +124,7 @@ class FakeDataframer:
 
     def _get(self, request: httpx.Request) -> httpx.Response:
         collection, resource_id = request.url.path.split("/")[3:5]
-        self.calls.append((asyncio.get_running_loop().time(), "get", resource_id))
+        self.calls.append((asyncio.get_running_loop().time(), "get", name_of(resource_id)))
         if not self._authorized(request):
             return httpx.Response(401, json={"detail": "Invalid API key."})
         if resource_id not in self.scripts[collection]:
@@ -131,7 +153,7 @@ def _no_leftover_pollers() -> Iterator[None]:
 def spec_trigger(spec_id: str, **kwargs: Any) -> SpecStatusTrigger:
     kwargs.setdefault("poll_interval", INTERVAL)
     kwargs.setdefault("deadline", time.time() + 30)
-    return SpecStatusTrigger(spec_id=spec_id, **kwargs)
+    return SpecStatusTrigger(spec_id=uid(spec_id), **kwargs)
 
 
 async def until_pollers(count: int) -> list[polling.StatusPoller]:
@@ -147,7 +169,7 @@ async def run_all(*triggers: DataframerStatusTrigger) -> list[dict[str, Any]]:
     async def one(trigger: DataframerStatusTrigger) -> dict[str, Any]:
         events = [event.payload async for event in trigger.run()]
         assert len(events) == 1, "a trigger yields exactly one event"
-        return events[0]  # type: ignore[no-any-return]
+        return {**events[0], "id": name_of(events[0]["id"])}
 
     return await asyncio.gather(*(one(trigger) for trigger in triggers))
 
@@ -157,7 +179,7 @@ async def test_many_spec_waiters_share_one_list_call_per_interval(api: FakeDataf
     ids = [api.add("specs", f"s{n}", *(["PROCESSING"] * (1 + n % 5)), "SUCCEEDED") for n in range(50)]
     events = await run_all(*(spec_trigger(i) for i in ids))
 
-    assert [e["status"] for e in events] == ["success"] * 50
+    assert [e["status"] for e in events] == ["success"] * 50, events[0]["message"]
     assert [e["id"] for e in events] == ids
     # The final event is the object read by id (the list has no description), without its YAML.
     assert all(e["resource"]["description"] == "read whole" for e in events)
@@ -208,7 +230,7 @@ async def test_deadlines_are_each_triggers_own(api: FakeDataframer) -> None:
 
     async def one(trigger: SpecStatusTrigger) -> None:
         async for event in trigger.run():
-            ended[event.payload["id"]] = time.time()
+            ended[name_of(event.payload["id"])] = time.time()
             assert event.payload["status"] == "timeout"
 
     await asyncio.gather(*(one(t) for t in triggers))
@@ -296,7 +318,7 @@ async def test_first_polls_of_triggers_started_together_are_spread(
     """Per-id (here: runs below a raised threshold), 200 triggers started at once do not stampede."""
     monkeypatch.setattr(polling, "LIST_MIN_WAITERS", 10**6)
     ids = [api.add("runs", f"r{n}", "PROCESSING") for n in range(200)]
-    triggers = [RunStatusTrigger(run_id=i, poll_interval=10, deadline=time.time() + 30) for i in ids]
+    triggers = [RunStatusTrigger(run_id=uid(i), poll_interval=10, deadline=time.time() + 30) for i in ids]
     task = asyncio.ensure_future(run_all(*triggers))
     await asyncio.sleep(0.5)
     polled = len(api.gets())
@@ -321,8 +343,12 @@ async def test_the_list_threshold_grows_with_the_size_of_the_unpaged_list(
 async def test_runs_are_listed_with_their_progress_and_read_whole_at_the_end(api: FakeDataframer) -> None:
     ids = [api.add("runs", f"r{n}", "PENDING", "PROCESSING", "SUCCEEDED") for n in range(10)]
     api.add("runs", "canceled", "PROCESSING", "CANCELED")
-    triggers = [RunStatusTrigger(run_id=i, poll_interval=INTERVAL, deadline=time.time() + 30) for i in ids]
-    triggers.append(RunStatusTrigger(run_id="canceled", poll_interval=INTERVAL, deadline=time.time() + 30))
+    triggers = [
+        RunStatusTrigger(run_id=uid(i), poll_interval=INTERVAL, deadline=time.time() + 30) for i in ids
+    ]
+    triggers.append(
+        RunStatusTrigger(run_id=uid("canceled"), poll_interval=INTERVAL, deadline=time.time() + 30)
+    )
     events = {e["id"]: e for e in await run_all(*triggers)}
     assert all(events[i]["status"] == "success" for i in ids)
     assert all(events[i]["resource"]["generated_files"][0]["path"] == "data.jsonl" for i in ids)
@@ -418,8 +444,8 @@ async def test_observations_are_logged_in_each_triggers_own_context(api: FakeDat
 
     async def wait(spec_id: str) -> dict[str, Any]:
         current.set(spec_id)
-        watch = StatusWatch(SPEC, spec_id, time.time() + 30, Recorder(spec_id))
-        return dict(await polling.wait_for_status(SPEC, spec_id, "dataframer_default", INTERVAL, watch))
+        watch = StatusWatch(SPEC, uid(spec_id), time.time() + 30, Recorder(spec_id))
+        return dict(await polling.wait_for_status(SPEC, uid(spec_id), "dataframer_default", INTERVAL, watch))
 
     ids = [api.add("specs", f"s{n}", "PROCESSING", "PROCESSING", "SUCCEEDED") for n in range(8)]
     events = await asyncio.gather(*(wait(i) for i in ids))
@@ -459,26 +485,39 @@ def test_the_sdk_list_items_carry_what_the_poller_reads(kind: ResourceKind) -> N
     assert "error" not in fields, "failures are read by id for their message"
 
 
-def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The triggerer's pooled SDK client runs on aiohttp, unless a proxy applies or httpx is asked for."""
     pytest.importorskip("httpx_aiohttp")
     from httpx_aiohttp import AiohttpTransport
 
-    limits = httpx.Limits(max_connections=4)
-    assert isinstance(polling._aiohttp_transport("https://df-api.dataframer.ai", limits), AiohttpTransport)
+    from airflow_provider_dataframer.hooks import dataframer as hook_module
+
+    settings = DataframerHook().settings
+    public = dataclasses.replace(settings, base_url="https://df-api.dataframer.ai")
+
+    async def transport_of() -> object:
+        hook = DataframerHook.for_triggerer(public)
+        client = await hook.get_async_conn()
+        assert client.max_retries == 0, "each poll is one attempt: the next poll is its retry"
+        transport = client._client._transport
+        await hook.aclose()
+        return transport
+
+    assert isinstance(await transport_of(), AiohttpTransport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert polling.proxy_applies("https://df-api.dataframer.ai")
-    assert polling._aiohttp_transport("https://df-api.dataframer.ai", limits) is None, "httpx honours proxies"
+    assert hook_module.proxy_applies("https://df-api.dataframer.ai")
+    assert not isinstance(await transport_of(), AiohttpTransport), "httpx honours proxies"
     monkeypatch.setenv("NO_PROXY", "df-api.dataframer.ai")
-    assert not polling.proxy_applies("https://df-api.dataframer.ai")
+    assert not hook_module.proxy_applies("https://df-api.dataframer.ai")
     monkeypatch.delenv("HTTPS_PROXY")
-    monkeypatch.setenv(polling.TRANSPORT_ENV_VAR, "httpx")
-    assert polling._aiohttp_transport("https://df-api.dataframer.ai", limits) is None
+    monkeypatch.setenv(hook_module.TRANSPORT_ENV_VAR, "httpx")
+    assert not isinstance(await transport_of(), AiohttpTransport)
 
 
 async def test_a_throttled_poll_is_not_retried_inside_and_the_deadline_holds() -> None:
     """A 429 asking for 2 s: the next poll waits for it, but the deadline still ends the wait on time."""
     with respx.mock(assert_all_called=False) as router:
-        throttled = router.get(f"{TEST_BASE_URL}/api/dataframer/specs/slow/").respond(
+        throttled = router.get(f"{TEST_BASE_URL}/api/dataframer/specs/{uid('slow')}/").respond(
             429, headers={"Retry-After": "2"}, json={"detail": "Too many requests."}
         )
         started = time.time()

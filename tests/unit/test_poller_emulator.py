@@ -11,7 +11,6 @@ import pytest
 
 from airflow_provider_dataframer import polling
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import RUN, SPEC
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
@@ -43,15 +42,9 @@ async def test_specs_and_runs_over_real_http_on_the_pooled_transport(
     emulator_connection: EmulatorServer, mocker: Any
 ) -> None:
     hook = DataframerHook()
-    spec_ids = [
-        hook.request(
-            "POST", SPEC.collection_path, json={"name": f"poller-{n}", "generation_objectives": "tickets"}
-        )["id"]
-        for n in range(8)
-    ]
-    failing = hook.request(
-        "POST", SPEC.collection_path, json={"name": "poller [fail]", "generation_objectives": "x"}
-    )
+    specs = hook.get_conn().dataframer.specs
+    spec_ids = [specs.create(name=f"poller-{n}", generation_objectives="tickets").id for n in range(8)]
+    failing = {"id": specs.create(name="poller [fail]", generation_objectives="x").id}
     aclose = mocker.spy(httpx.AsyncClient, "aclose")
     deadline = time.time() + 30
     triggers = [SpecStatusTrigger(spec_id=i, poll_interval=0.05, deadline=deadline) for i in spec_ids]
@@ -62,23 +55,18 @@ async def test_specs_and_runs_over_real_http_on_the_pooled_transport(
             break
         await asyncio.sleep(0.01)
     [poller] = polling.pollers()
-    transport = type(poller._hook._async_client._transport).__name__  # type: ignore[union-attr]
+    transport = type(poller._hook._async_client._client._transport).__name__  # type: ignore[union-attr]
     events = await task
 
     assert [e["status"] for e in events[:8]] == ["success"] * 8
     assert all(e["resource"]["updated_at"] for e in events[:8]), "read whole by id at the end"
     assert events[8]["status"] == "failed" and events[8]["message"]
-    expected = (
-        "AiohttpTransport" if polling._aiohttp_transport(emulator_connection.url, httpx.Limits()) else None
-    )
-    assert transport == (expected or "AsyncHTTPTransport")
+    assert transport == "AiohttpTransport", "the SDK's aiohttp client: the cheapest per request"
     assert aclose.call_count == 1 and poller.closed and not polling.pollers()
 
     # Generation runs from a finished spec: listed with their progress, finished with their files.
-    run_ids = [
-        hook.request("POST", RUN.collection_path, json={"spec_id": spec_ids[0], "number_of_samples": 3})["id"]
-        for _ in range(4)
-    ]
+    runs = hook.get_conn().dataframer.runs
+    run_ids = [runs.create(spec_id=spec_ids[0], number_of_samples=3).id for _ in range(4)]
     events = await run_all(
         *(RunStatusTrigger(run_id=i, poll_interval=0.05, deadline=time.time() + 30) for i in run_ids)
     )
@@ -87,12 +75,13 @@ async def test_specs_and_runs_over_real_http_on_the_pooled_transport(
     hook.close()
 
 
-def test_the_pooled_client_uses_the_aiohttp_transport_when_installed() -> None:
+async def test_the_pooled_client_uses_the_aiohttp_transport_when_installed() -> None:
     pytest.importorskip("httpx_aiohttp")
     from httpx_aiohttp import AiohttpTransport
 
-    settings = DataframerHook().settings
-    client = polling.make_async_client(settings)
-    transport = client._transport
+    hook = DataframerHook.for_triggerer(DataframerHook().settings)
+    client = await hook.get_async_conn()
+    transport = client._client._transport
     assert isinstance(transport, AiohttpTransport)
     assert transport.limits.max_connections == polling.MAX_IN_FLIGHT
+    await hook.aclose()

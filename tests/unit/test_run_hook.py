@@ -18,14 +18,14 @@ SPEC_ID = "9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21"
 
 @pytest.fixture(autouse=True)
 def no_sleep(mocker):  # type: ignore[no-untyped-def]
-    return mocker.patch("tenacity.nap.time.sleep")
+    return mocker.patch("dataframer._base_client.time.sleep")
 
 
 @respx.mock
 def test_create_run_sends_the_request_body() -> None:
     route = respx.post(RUNS_URL).respond(201, json={"id": RUN_ID, "status": "PENDING"})
     request = RunCreateRequest.build(spec_id=SPEC_ID, number_of_samples=3, tools=["calculator"])
-    assert DataframerHook().create_run(request).id == RUN_ID
+    assert DataframerHook().create_run(request) == RUN_ID
     sent = route.calls.last.request
     assert sent.headers["Authorization"] == f"Bearer {TEST_API_KEY}"
     assert json.loads(sent.content) == {"spec_id": SPEC_ID, "number_of_samples": 3, "tools": ["calculator"]}
@@ -40,17 +40,29 @@ def test_create_run_is_not_retried_when_the_answer_may_be_lost() -> None:
 
 
 @respx.mock
-def test_create_run_is_retried_when_the_server_refused_it_first() -> None:
-    route = respx.post(RUNS_URL).mock(
-        side_effect=[
-            httpx.Response(429, json={"detail": "slow down"}),
-            httpx.Response(201, json={"id": RUN_ID}),
-        ]
+def test_create_run_is_one_attempt_even_when_refused() -> None:
+    """The SDK would retry a 429 POST itself: creates go with max_retries=0, create_once decides."""
+    route = respx.post(RUNS_URL).respond(429, json={"detail": "slow down"})
+    with pytest.raises(DataframerApiError) as refused:
+        DataframerHook().create_run(RunCreateRequest.build(spec_id=SPEC_ID, number_of_samples=3))
+    assert refused.value.http_status == 429 and route.call_count == 1
+
+
+@respx.mock
+def test_runs_carry_their_size_in_runtime_params_and_no_error() -> None:
+    """Today's API: number_of_samples only in runtime_params, no error field, files null while working."""
+    respx.get(f"{RUNS_URL}{RUN_ID}/").respond(
+        json={
+            "id": RUN_ID,
+            "status": "PROCESSING",
+            "samples_completed": 4,
+            "runtime_params": {"number_of_samples": 10},
+            "generated_files": None,
+        }
     )
-    assert (
-        DataframerHook().create_run(RunCreateRequest.build(spec_id=SPEC_ID, number_of_samples=3)).id == RUN_ID
-    )
-    assert route.call_count == 2
+    run = DataframerHook().get_run(RUN_ID)
+    assert run.number_of_samples == 10 and run.generated_files == []
+    assert run.progress() == "samples 4/10"
 
 
 @respx.mock
@@ -64,13 +76,14 @@ def test_get_list_and_cancel() -> None:
     }
     respx.get(f"{RUNS_URL}{RUN_ID}/").respond(json=run)
     respx.get(RUNS_URL).respond(json=[run, {**run, "id": "other", "status": "SUCCEEDED"}])
-    cancel = respx.post(f"{RUNS_URL}{RUN_ID}/cancel/").respond(json={**run, "status": "CANCELED"})
+    cancel = respx.post(f"{RUNS_URL}{RUN_ID}/cancel/").respond(204)  # today's API: no body
     hook = DataframerHook()
     assert hook.get_run(RUN_ID).samples_completed == 2
     assert [r.status for r in hook.list_runs()] == ["IN_PROGRESS", "SUCCEEDED"]
-    canceled = hook.cancel_run(RUN_ID)
-    assert canceled is not None and canceled.status == "CANCELED"
-    assert cancel.call_count == 1
+    assert hook.cancel_run(RUN_ID) is None
+    cancel.respond(json={**run, "status": "CANCELED"})  # older deployments answer the run: ignored
+    hook.cancel_run(RUN_ID)
+    assert cancel.call_count == 2
 
 
 @respx.mock
