@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
@@ -14,11 +15,22 @@ def is_unresolved(value: Any) -> bool:
     return hasattr(value, "resolve")
 
 
-def check_wait_arguments(poll_interval: float, timeout: float) -> None:
-    """Reject a poll interval or timeout that cannot describe a wait."""
-    if not poll_interval > 0:
+def check_seconds(field: str, value: Any) -> float:
+    """``value`` as seconds if it is a finite positive number (not a string, not a bool); else a clear error."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise DataframerValidationError(
-            f"poll_interval must be a positive number of seconds, got {poll_interval!r}"
+            f"{field} must be a positive number of seconds, got {value!r}: pass a finite number "
+            f"such as 30 (not a string, not inf or nan)."
         )
-    if not timeout > 0:
-        raise DataframerValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(value)
+
+
+def check_wait_arguments(poll_interval: float, timeout: float) -> None:
+    """Reject a poll interval or timeout that cannot describe a wait (checked at construction)."""
+    check_seconds("poll_interval", poll_interval)
+    check_seconds("timeout", timeout)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -22,7 +23,7 @@ from pydantic import (
 )
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
-from airflow_provider_dataframer.scrubbing import register_secret
+from airflow_provider_dataframer.scrubbing import register_secret, scrub
 
 DEFAULT_BASE_URL = "https://df-api.dataframer.ai"
 
@@ -42,6 +43,44 @@ SDK_SPEC_GENERATION_MODELS: tuple[str, ...] = (
 )
 """The spec-generation models of the official SDK this provider is checked against (pydataframer
 0.19.2, ``types/dataframer/spec_create_params.py``); a conformance test keeps this list equal to it."""
+
+SDK_RUN_MODELS: tuple[str, ...] = (
+    "anthropic/claude-fable-5-1-thinking",
+    "anthropic/claude-opus-5-5-thinking",
+    "anthropic/claude-sonnet-5-5-thinking",
+    "anthropic/claude-haiku-4-5",
+    "anthropic/claude-haiku-4-5-thinking",
+    "gemini/gemini-3.1-pro-preview",
+    "gemini/gemini-3.1-pro-preview-thinking",
+    "openai/gpt-oss-120b",
+    "deepseek-ai/DeepSeek-V4-Pro-0813",
+    "moonshotai/Kimi-K3",
+    "moonshotai/Kimi-K2.6",
+    "openai/gpt-6-astra",
+    "openai/gpt-6-astra-thinking",
+    "openai/gpt-6.1-sol",
+    "openai/gpt-6.1-sol-thinking",
+    "openai/gpt-5.6-terra",
+    "openai/gpt-5.6-terra-thinking",
+    "openai/gpt-6-luna",
+    "openai/gpt-6-luna-thinking",
+    "databricks/system.ai.claude-haiku-4-5",
+    "databricks/system.ai.claude-haiku-4-5-thinking",
+    "databricks/system.ai.claude-sonnet-5",
+    "databricks/system.ai.claude-sonnet-5-thinking",
+    "databricks/system.ai.claude-opus-5",
+    "databricks/system.ai.claude-opus-5-thinking",
+    "databricks/system.ai.gpt-6-astra",
+    "databricks/system.ai.gpt-6-astra-thinking",
+    "databricks/system.ai.gpt-6-1-sol",
+    "databricks/system.ai.gpt-6-1-sol-thinking",
+    "databricks/system.ai.gpt-5-6-terra",
+    "databricks/system.ai.gpt-5-6-terra-thinking",
+    "databricks/system.ai.gpt-5-6-luna",
+    "databricks/system.ai.gpt-5-6-luna-thinking",
+    "databricks/system.ai.deepseek-v4-pro-0813",
+)
+"""The generation, outline and revision models of the same SDK (``run_create_params.py``)."""
 
 EARLIER_MODELS: tuple[str, ...] = (
     "anthropic/claude-opus-4-6",
@@ -72,7 +111,9 @@ EARLIER_MODELS: tuple[str, ...] = (
 )
 """Models that older deployments document (generation models of runs are still free text)."""
 
-KNOWN_MODELS: tuple[str, ...] = SDK_SPEC_GENERATION_MODELS + EARLIER_MODELS
+KNOWN_MODELS: tuple[str, ...] = tuple(
+    dict.fromkeys(SDK_SPEC_GENERATION_MODELS + SDK_RUN_MODELS + EARLIER_MODELS)
+)
 """Models known when this provider was released. The list changes every few months, so an unknown
 but well-formed ``provider/model`` name is sent with a warning, never rejected: the server decides."""
 
@@ -105,12 +146,21 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
+def _scrubbed(value: str | None) -> str | None:
+    return scrub(value) if value else value
+
+
+ServerText = Annotated[str | None, AfterValidator(_scrubbed)]
+"""Free text from the server that may echo a request (an ``error``): scrubbed as it is read, so
+that neither exceptions nor trigger events (stored in the metadata database) carry a secret."""
+
+
 class StatusResource(_Response):
     """Anything that is waited for: it has an id, a status and (specs only) an error message."""
 
     id: str
     status: Text = ""
-    error: str | None = None
+    error: ServerText = None
 
     def progress(self) -> str:
         """A short account of the progress beyond the status ("" when there is nothing more)."""

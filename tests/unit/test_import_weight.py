@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("dataframer_emulator", "fastapi", "uvicorn", "pandas", "numpy", "starlette")
+# The SDK (~130 ms to import) is loaded when a hook first talks to the API, not at DAG parse.
+HEAVY = ("dataframer_emulator", "dataframer", "fastapi", "uvicorn", "pandas", "numpy", "starlette")
 TRIGGERER_SIDE = ("airflow_provider_dataframer.triggers.", "airflow_provider_dataframer.polling")
 PROBE = """
 import json, sys, time
