@@ -46,6 +46,9 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_dataframer.operators.spec",
                     "airflow_provider_dataframer.operators.run",
                     "airflow_provider_dataframer.operators.dataset",
+                    "airflow_provider_dataframer.operators.evaluation",
+                    "airflow_provider_dataframer.operators.anonymization",
+                    "airflow_provider_dataframer.operators.red_team",
                 ],
             }
         ],
@@ -64,12 +67,19 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_dataframer.triggers.spec",
                     "airflow_provider_dataframer.triggers.run",
+                    "airflow_provider_dataframer.triggers.evaluation",
+                    "airflow_provider_dataframer.triggers.anonymization",
+                    "airflow_provider_dataframer.triggers.red_team",
                 ],
             }
         ],
         "extra-links": [
             "airflow_provider_dataframer.links.DataframerSpecLink",
             "airflow_provider_dataframer.links.DataframerRunLink",
+            "airflow_provider_dataframer.links.DataframerEvaluationLink",
+            "airflow_provider_dataframer.links.DataframerAnonymizationLink",
+            "airflow_provider_dataframer.links.DataframerRedTeamSpecLink",
+            "airflow_provider_dataframer.links.DataframerRedTeamRunLink",
         ],
         "connection-types": [
             {

@@ -84,3 +84,39 @@ class DataframerRunLink(DataframerResourceLink):
     name = "Dataframer Run"
     id_key = "run_id"
     page = "runs"
+
+
+# Platform jobs. The app's page paths below follow the API's collection names, as specs and runs
+# do; a deployment whose app names them otherwise can override ``page`` in a subclass.
+
+
+class DataframerEvaluationLink(DataframerResourceLink):
+    """The "Dataframer Evaluation" button: the evaluation's page in the Dataframer app."""
+
+    name = "Dataframer Evaluation"
+    id_key = "evaluation_id"
+    page = "evaluations"
+
+
+class DataframerAnonymizationLink(DataframerResourceLink):
+    """The "Dataframer Anonymization" button: the anonymization run's page in the Dataframer app."""
+
+    name = "Dataframer Anonymization"
+    id_key = "anonymization_run_id"
+    page = "anonymization-runs"
+
+
+class DataframerRedTeamSpecLink(DataframerResourceLink):
+    """The "Dataframer Red-Team Spec" button: the red-team spec's page in the Dataframer app."""
+
+    name = "Dataframer Red-Team Spec"
+    id_key = "red_team_spec_id"
+    page = "red-team-specs"
+
+
+class DataframerRedTeamRunLink(DataframerResourceLink):
+    """The "Dataframer Red-Team Run" button: the red-team run's page in the Dataframer app."""
+
+    name = "Dataframer Red-Team Run"
+    id_key = "red_team_run_id"
+    page = "red-team-runs"

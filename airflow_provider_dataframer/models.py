@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -695,3 +696,361 @@ class DownloadLink(_Response):
     size_bytes: int | None = None
     filename: str | None = None
     content_type: str | None = None
+
+
+# ----------------------------------------------------------------------------- platform jobs
+# Evaluations, anonymization runs and red teaming. A kind's ``model`` holds only what a wait needs
+# (its events are stored with a deferred task); the hook reads the whole object at the end.
+
+
+class _ErrorMessage(StatusResource):
+    """A job that reports its failure in ``error_message`` rather than ``error``."""
+
+    error: str | None = Field(default=None, validation_alias=AliasChoices("error", "error_message"))
+
+
+class EvaluationStatus(_ErrorMessage):
+    """An evaluation, as far as a wait is concerned."""
+
+    run_id: str | None = None
+    completed_at: str | None = None
+
+
+class PropertyDistribution(_Response):
+    """How one property of the spec came out in a run (percentages per value)."""
+
+    property_name: Text = ""
+    requested_distributions: dict[str, float] | None = None
+    expected_distributions: dict[str, float] | None = None
+    evaluated_distributions: dict[str, float] | None = None
+    total_samples: int | None = None
+    total_samples_analyzed: int | None = None
+
+    def max_deviation(self) -> float | None:
+        """The largest gap, in percentage points, between an evaluated and an expected share."""
+        expected = self.expected_distributions or self.requested_distributions
+        if not expected or self.evaluated_distributions is None:
+            return None
+        values = set(expected) | set(self.evaluated_distributions)
+        return round(
+            max(abs(self.evaluated_distributions.get(v, 0.0) - expected.get(v, 0.0)) for v in values), 2
+        )
+
+    def analyzed_ratio(self) -> float | None:
+        """The share of the run's samples the evaluator could classify for this property."""
+        if not self.total_samples or self.total_samples_analyzed is None:
+            return None
+        return round(self.total_samples_analyzed / self.total_samples, 4)
+
+
+class Evaluation(EvaluationStatus):
+    """An evaluation, as read from ``GET /api/dataframer/evaluations/{id}/``."""
+
+    created_at: str | None = None
+    distribution_analysis: list[PropertyDistribution] | None = None
+
+
+class AnonymizationResults(_Response):
+    """What an anonymization run found."""
+
+    entity_summary: dict[str, int] | None = None
+    samples_processed: int | None = None
+    error: str | None = None
+
+
+class AnonymizationStatus(StatusResource):
+    """An anonymization run, as far as a wait is concerned (its failure is in ``results.error``)."""
+
+    dataset_id: str | None = None
+    results: AnonymizationResults | None = None
+
+    @model_validator(mode="after")
+    def _error_from_results(self) -> "AnonymizationStatus":
+        if self.error is None and self.results is not None and self.results.error:
+            self.error = self.results.error
+        return self
+
+    def progress(self) -> str:
+        if self.results is None or not self.results.samples_processed:
+            return ""
+        found = sum((self.results.entity_summary or {}).values())
+        return f"{self.results.samples_processed} samples, {found} PII entities found"
+
+
+class AnonymizedFile(_Response):
+    """One masked file of an anonymization run."""
+
+    id: str
+    path: Text = ""
+    content_type: str | None = None
+    size_in_bytes: int | None = None
+
+
+class AnonymizationRun(AnonymizationStatus):
+    """An anonymization run, as read from ``GET /api/dataframer/anonymization-runs/{id}/``."""
+
+    dataset_name: str | None = None
+    detection_method: str | None = None
+    pii_types: list[str] | None = None
+    anonymized_files: list[AnonymizedFile] = Field(default_factory=list)
+
+
+class RedTeamRunStatus(_ErrorMessage):
+    """A red-team run, as its light ``/status/`` endpoint shows it."""
+
+    red_team_spec_id: str | None = None
+    number_of_behaviors: int | None = None
+    number_of_prompts_per_behavior: int | None = None
+
+    def progress(self) -> str:
+        if not self.number_of_behaviors:
+            return ""
+        return f"{self.number_of_behaviors} behaviors x {self.number_of_prompts_per_behavior} prompts"
+
+
+class RedTeamRun(RedTeamRunStatus):
+    """A red-team run with its prompts, from ``GET /api/dataframer/red-team-runs/{id}/``."""
+
+    spec_name: str | None = None
+    model_name: str | None = None
+    created_at: str | None = None
+    results_json: dict[str, Any] | None = None
+
+    def prompts(self) -> dict[str, list[dict[str, Any]]]:
+        """Behavior -> its ``{"query", "adversarial_prompt"}`` items (empty until SUCCEEDED)."""
+        found = (self.results_json or {}).get("behavior_to_enhanced_queries") or {}
+        return {str(k): list(v or []) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+class RedTeamSpec(_Response):
+    """A red-team spec: the application attacked, its domain and the concerns to probe."""
+
+    id: str
+    name: Text = ""
+    app_description: str | None = None
+    domain_description: str | None = None
+    concerns: str | None = None
+    created_at: str | None = None
+
+
+@dataclass(frozen=True)
+class LightStatusKind(ResourceKind):
+    """A kind polled through its light status endpoint, ``{collection}{id}/status/``."""
+
+    def item_path(self, resource_id: str) -> str:
+        return f"{self.collection_path}{resource_id}/status/"
+
+
+_JOB_WORKING = frozenset({"PENDING", "PROCESSING"})
+
+EVALUATION = ResourceKind(
+    name="evaluation",
+    collection_path="/api/dataframer/evaluations/",
+    model=EvaluationStatus,
+    success_statuses=frozenset({"SUCCEEDED"}),
+    failure_statuses=frozenset({"FAILED"}),
+    working_statuses=_JOB_WORKING,
+)
+
+ANONYMIZATION = ResourceKind(
+    name="anonymization run",
+    collection_path="/api/dataframer/anonymization-runs/",
+    model=AnonymizationStatus,
+    success_statuses=frozenset({"SUCCEEDED"}),
+    failure_statuses=frozenset({"FAILED"}),
+    working_statuses=_JOB_WORKING,
+)
+
+RED_TEAM_RUN = LightStatusKind(
+    name="red-team run",
+    collection_path="/api/dataframer/red-team-runs/",
+    model=RedTeamRunStatus,
+    success_statuses=frozenset({"SUCCEEDED"}),
+    failure_statuses=frozenset({"FAILED", "CANCELED", "CANCELLED"}),
+    working_statuses=_JOB_WORKING,
+)
+
+RESOURCE_KINDS.update({kind.name: kind for kind in (EVALUATION, ANONYMIZATION, RED_TEAM_RUN)})
+
+DETECTION_METHODS = ("pii_m1", "llm", "all")
+
+
+def _check_model_name(value: str | None) -> str | None:
+    if value is not None and not MODEL_NAME_PATTERN.match(value):
+        raise ValueError(f"must look like 'provider/model', got {value!r}: e.g. 'openai/gpt-6-astra'")
+    return value
+
+
+class _PlatformRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    title: ClassVar[str] = "Invalid Dataframer request"
+
+    @classmethod
+    def build(cls, **fields: Any) -> Any:
+        """Validate ``fields``; raise :class:`DataframerValidationError` naming each bad field."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise DataframerValidationError(validation_message(cls.title, exc)) from None
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body: only the fields that are set."""
+        return self.model_dump(exclude_none=True)
+
+
+def _uuid_field(value: str, what: str, source: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(f"must be {what} UUID, got {value!r}: pass the id returned by {source}") from None
+
+
+class EvaluationCreateRequest(_PlatformRequest):
+    """The body of ``POST /api/dataframer/evaluations/``."""
+
+    title: ClassVar[str] = "Invalid Dataframer evaluation"
+
+    run_id: str
+    evaluation_model: str | None = None
+
+    @field_validator("run_id")
+    @classmethod
+    def _run_id_is_uuid(cls, value: str) -> str:
+        return _uuid_field(value, "a run", "CreateRunOperator (e.g. generate.output)")
+
+    @field_validator("evaluation_model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        return _check_model_name(value or None)
+
+
+class AnonymizationCreateRequest(_PlatformRequest):
+    """The body of ``POST /api/dataframer/anonymization-runs/``."""
+
+    title: ClassVar[str] = "Invalid Dataframer anonymization run"
+
+    dataset_id: str
+    detection_method: str = "pii_m1"
+    pii_types: list[str]
+    llm_model_name: str | None = None
+    mask_config: dict[str, str] | None = None
+    threshold: float | None = None
+
+    @field_validator("dataset_id")
+    @classmethod
+    def _dataset_id_is_uuid(cls, value: str) -> str:
+        return _uuid_field(value, "a seed dataset", "UploadSeedDatasetOperator (e.g. upload.output)")
+
+    @field_validator("pii_types", mode="before")
+    @classmethod
+    def _pii_types(cls, value: Any) -> Any:
+        if isinstance(value, str):  # a rendered template such as "email,phone_number"
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError("list at least one PII type, e.g. ['email', 'phone_number', 'first_name']")
+            bad = [
+                item
+                for item in value
+                if not isinstance(item, str) or item != item.lower() or not item.strip()
+            ]
+            if bad:
+                raise ValueError(f"must be lowercase names such as 'email', got {bad!r}")
+        return value
+
+    @field_validator("llm_model_name")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        return _check_model_name(value or None)
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, value: float | None) -> float | None:
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ValueError(
+                f"must be between 0.0 and 1.0, got {value}: lower finds more, higher is stricter"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _method(self) -> "AnonymizationCreateRequest":
+        if self.detection_method not in DETECTION_METHODS:
+            raise ValueError(
+                f"detection_method must be one of {list(DETECTION_METHODS)}, got {self.detection_method!r}"
+            )
+        if self.detection_method != "pii_m1" and not self.llm_model_name:
+            raise ValueError(
+                f"detection_method {self.detection_method!r} needs llm_model_name: name the LLM, or use 'pii_m1'"
+            )
+        return self
+
+
+class RedTeamSpecRequest(_PlatformRequest):
+    """The body of ``POST /api/dataframer/red-team-specs/``."""
+
+    title: ClassVar[str] = "Invalid Dataframer red-team spec"
+
+    name: str
+    app_description: str
+    domain_description: str
+    concerns: str | None = None
+
+    @field_validator("name", "app_description", "domain_description")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value:
+            raise ValueError("is required and must not be blank")
+        return value
+
+
+class RedTeamRunRequest(_PlatformRequest):
+    """The body of ``POST /api/dataframer/red-team-runs/``."""
+
+    title: ClassVar[str] = "Invalid Dataframer red-team run"
+
+    red_team_spec_id: str
+    model_name: str
+    number_of_behaviors: int
+    number_of_prompts_per_behavior: int
+
+    @field_validator("red_team_spec_id")
+    @classmethod
+    def _spec_id_is_uuid(cls, value: str) -> str:
+        return _uuid_field(value, "a red-team spec", "CreateRedTeamSpecOperator (e.g. red_team_spec.output)")
+
+    @field_validator("model_name")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        _check_model_name(value)
+        return value
+
+    @field_validator("number_of_behaviors", "number_of_prompts_per_behavior", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a whole number, got {value!r}")
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
+
+    @field_validator("number_of_behaviors", "number_of_prompts_per_behavior")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be at least 1, got {value}")
+        return value
+
+
+RED_TEAM_SPECS_PATH = "/api/dataframer/red-team-specs/"
+
+
+class RunListing(Run):
+    """A run as listed, with its creation time (to keep the newest runs of a spec)."""
+
+    spec_version: int | None = None
+    created_at: str | None = None
+
+    def sort_key(self) -> str:
+        """``created_at`` normalised to sort chronologically (a missing one sorts oldest)."""
+        return (self.created_at or "").replace("Z", "+00:00")

@@ -28,6 +28,7 @@ from dataframer_emulator.faults import (
 )
 from dataframer_emulator.home import home_page
 from dataframer_emulator.limits import BodyLimit
+from dataframer_emulator.platform_routes import include_platform_routes
 from dataframer_emulator.schemas import RunCreate, SpecCreate, SpecUpdate
 from dataframer_emulator.seeds import Upload
 from dataframer_emulator.service import EmulatorService
@@ -386,5 +387,6 @@ def create_app(config: EmulatorConfig | None = None, store: Store | None = None)
 
     app.include_router(_api_router())
     app.include_router(_open_router())
+    include_platform_routes(app, API_PREFIX, AuthenticatedRoute)
     app.include_router(_admin_router())
     return app

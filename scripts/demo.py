@@ -32,6 +32,7 @@ DEMO_DAGS: list[tuple[str, bool]] = [
     ("example_dataframer_chain", False),
     ("example_dataframer_scheduled_regeneration", False),
     ("example_dataframer_mapped", False),
+    ("example_dataframer_platform", False),
 ]
 
 

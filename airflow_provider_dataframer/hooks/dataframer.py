@@ -44,13 +44,28 @@ from airflow_provider_dataframer.exceptions import (
 from airflow_provider_dataframer.hooks.presigned import stream_presigned
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS
 from airflow_provider_dataframer.models import (
+    ANONYMIZATION,
     DEFAULT_BASE_URL,
+    EVALUATION,
+    RED_TEAM_RUN,
+    RED_TEAM_SPECS_PATH,
     RUN,
     SPEC,
+    AnonymizationCreateRequest,
+    AnonymizationRun,
     DownloadLink,
+    Evaluation,
+    EvaluationCreateRequest,
+    EvaluationStatus,
+    RedTeamRun,
+    RedTeamRunRequest,
+    RedTeamRunStatus,
+    RedTeamSpec,
+    RedTeamSpecRequest,
     ResourceKind,
     Run,
     RunCreateRequest,
+    RunListing,
     SeedDataset,
     Spec,
     SpecCreateRequest,
@@ -683,7 +698,9 @@ class DataframerHook(BaseHook):
         """Read one spec or run, typed by ``kind``."""
         if kind is RUN:
             return self.get_run(resource_id)
-        return self.get_spec(resource_id)
+        if kind is SPEC:
+            return self.get_spec(resource_id)
+        return self.get_status(kind, resource_id)  # the platform kinds (evaluations, ...)
 
     async def aget_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
         """
@@ -910,3 +927,202 @@ class DataframerHook(BaseHook):
             retry=self.settings.retry,
             deadline=deadline,
         )
+
+    # ------------------------------------------------------------------------------------------
+    # The platform: evaluations, anonymization runs, spec versions, run deletion, red teaming.
+    # Each method goes through the SDK client (get_conn) inside sdk_errors; the creates of paid
+    # jobs go without retries (_create_client): the operators resolve a lost answer by listing.
+
+    def get_status(self, kind: ResourceKind, resource_id: str) -> StatusResource:
+        """Read what a wait needs of any kind, through its status path (``kind.item_path``)."""
+        path = kind.item_path(checked_id(resource_id, f"{kind.name} id"))
+        with sdk_errors(f"GET {path}"):
+            answer = self.get_conn().get(path, cast_to=object)
+        return _ours(kind.model, answer, f"GET {path}")
+
+    # Evaluations
+
+    def create_evaluation(self, request: EvaluationCreateRequest) -> str:
+        """Start evaluating a SUCCEEDED run; return the evaluation's id. Paid: never retried blindly."""
+        endpoint = f"POST {EVALUATION.collection_path}"
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.evaluations.create(**request.to_body())
+        return self._new_id(created, endpoint)
+
+    def get_evaluation(self, evaluation_id: str) -> Evaluation:
+        """Read one evaluation with its distributions (once SUCCEEDED)."""
+        evaluation_id = checked_id(evaluation_id, "evaluation_id")
+        endpoint = f"GET {EVALUATION.item_path(evaluation_id)}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.evaluations.retrieve(evaluation_id)
+        return _ours(Evaluation, answer, endpoint)
+
+    def list_run_evaluations(self, run_id: str) -> list[EvaluationStatus]:
+        """The evaluations of one run."""
+        run_id = checked_id(run_id, "run_id")
+        endpoint = f"GET {RUN.item_path(run_id)}evaluations/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.runs.evaluations.list(run_id)
+        return _ours_list(EvaluationStatus, answer, endpoint)
+
+    # Anonymization runs
+
+    def create_anonymization_run(self, request: AnonymizationCreateRequest) -> str:
+        """Start masking the PII of a seed dataset; return the run's id. Never retried blindly."""
+        endpoint = f"POST {ANONYMIZATION.collection_path}"
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.anonymization_runs.create(**request.to_body())
+        return self._new_id(created, endpoint)
+
+    def get_anonymization_run(self, run_id: str) -> AnonymizationRun:
+        """Read one anonymization run with its results and masked files."""
+        run_id = checked_id(run_id, "anonymization_run_id")
+        endpoint = f"GET {ANONYMIZATION.item_path(run_id)}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.anonymization_runs.retrieve(run_id)
+        return _ours(AnonymizationRun, answer, endpoint)
+
+    def list_anonymization_runs(self) -> list[AnonymizationRun]:
+        """Every anonymization run of the company."""
+        endpoint = f"GET {ANONYMIZATION.collection_path}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.anonymization_runs.list()
+        return _ours_list(AnonymizationRun, answer, endpoint)
+
+    def delete_anonymization_run(self, run_id: str) -> None:
+        """Delete an anonymization run and its masked files."""
+        run_id = checked_id(run_id, "anonymization_run_id")
+        with sdk_errors(f"DELETE {ANONYMIZATION.item_path(run_id)}"):
+            self.get_conn().dataframer.anonymization_runs.delete(run_id)
+
+    def get_anonymized_download_link(self, run_id: str) -> DownloadLink | None:
+        """The presigned URL of the masked files' ZIP, or None while it is ``generating``."""
+        run_id = checked_id(run_id, "anonymization_run_id")
+        endpoint = f"GET {ANONYMIZATION.item_path(run_id)}download/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.anonymization_runs.files.download_all(run_id)
+        if not getattr(answer, "download_url", None):
+            return None
+        return _ours(DownloadLink, answer, endpoint)
+
+    def wait_for_anonymized_download_link(
+        self,
+        run_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> DownloadLink:
+        """Poll until the masked files' ZIP is built; give up after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while (link := self.get_anonymized_download_link(run_id)) is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DataframerDownloadError(
+                    f"Dataframer was still building the ZIP of anonymization run {run_id} after "
+                    f"{timeout:.0f} s; raise download_timeout or try again later."
+                )
+            sleep(min(poll_interval, remaining))
+        return link
+
+    # Spec versions
+
+    def update_spec(self, spec_id: str, content_yaml: str) -> Spec:
+        """Add a version to a spec with ``content_yaml``; the spec as the server answered."""
+        spec_id = checked_id(spec_id, "spec_id")
+        endpoint = f"PUT {SPEC.item_path(spec_id)}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.specs.update(spec_id, content_yaml=content_yaml)
+        return _ours(Spec, answer, endpoint)
+
+    def get_spec_with_versions(self, spec_id: str) -> Spec:
+        """Read one spec with every version of its YAML (``include_versions=true``)."""
+        spec_id = checked_id(spec_id, "spec_id")
+        endpoint = f"GET {SPEC.item_path(spec_id)}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.specs.retrieve(spec_id, include_versions=True)
+        return _ours(Spec, answer, endpoint)
+
+    # Run deletion
+
+    def list_spec_runs(self, spec_id: str) -> list[RunListing]:
+        """The runs of one spec, newest first (by ``created_at``)."""
+        spec_id = checked_id(spec_id, "spec_id")
+        endpoint = f"GET {RUN.collection_path}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.runs.list()
+        runs = [run for run in _ours_list(RunListing, answer, endpoint) if run.spec_id == spec_id]
+        return sorted(runs, key=RunListing.sort_key, reverse=True)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and its generated files."""
+        run_id = checked_id(run_id, "run_id")
+        with sdk_errors(f"DELETE {RUN.item_path(run_id)}"):
+            self.get_conn().dataframer.runs.delete(run_id)
+
+    # Red teaming
+
+    def create_red_team_spec(self, request: RedTeamSpecRequest) -> RedTeamSpec:
+        """Create a red-team spec (the server stores its name in snake_case)."""
+        endpoint = f"POST {RED_TEAM_SPECS_PATH}"
+        with sdk_errors(endpoint):
+            answer = self._create_client().dataframer.red_team_specs.create(**request.to_body())
+        return _ours(RedTeamSpec, answer, endpoint)
+
+    def get_red_team_spec(self, spec_id: str) -> RedTeamSpec:
+        """Read one red-team spec."""
+        spec_id = checked_id(spec_id, "red_team_spec_id")
+        endpoint = f"GET {RED_TEAM_SPECS_PATH}{spec_id}/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.red_team_specs.retrieve(spec_id)
+        return _ours(RedTeamSpec, answer, endpoint)
+
+    def list_red_team_specs(self) -> list[RedTeamSpec]:
+        """Every red-team spec of the company."""
+        endpoint = f"GET {RED_TEAM_SPECS_PATH}"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.red_team_specs.list()
+        return _ours_list(RedTeamSpec, answer, endpoint)
+
+    def update_red_team_spec(self, spec_id: str, **changes: str) -> RedTeamSpec:
+        """Change fields of a red-team spec (``name``, ``app_description``, ...)."""
+        spec_id = checked_id(spec_id, "red_team_spec_id")
+        endpoint = f"PATCH {RED_TEAM_SPECS_PATH}{spec_id}/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.red_team_specs.update(spec_id, **changes)  # type: ignore[arg-type]
+        return _ours(RedTeamSpec, answer, endpoint)
+
+    def delete_red_team_spec(self, spec_id: str) -> None:
+        """Delete a red-team spec."""
+        spec_id = checked_id(spec_id, "red_team_spec_id")
+        with sdk_errors(f"DELETE {RED_TEAM_SPECS_PATH}{spec_id}/"):
+            self.get_conn().dataframer.red_team_specs.delete(spec_id)
+
+    def create_red_team_run(self, request: RedTeamRunRequest) -> str:
+        """Start generating adversarial prompts; return the run's id. Paid: never retried blindly."""
+        endpoint = f"POST {RED_TEAM_RUN.collection_path}"
+        with sdk_errors(endpoint):
+            created = self._create_client().dataframer.red_team_runs.create(**request.to_body())  # type: ignore[arg-type]
+        return self._new_id(created, endpoint)
+
+    def get_red_team_run(self, run_id: str) -> RedTeamRun:
+        """Read one red-team run with its prompts (once SUCCEEDED)."""
+        run_id = checked_id(run_id, "red_team_run_id")
+        endpoint = f"GET {RED_TEAM_RUN.collection_path}{run_id}/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.red_team_runs.retrieve(run_id)
+        return _ours(RedTeamRun, answer, endpoint)
+
+    def list_red_team_runs(self, spec_id: str | None = None) -> list[RedTeamRunStatus]:
+        """The red-team runs of the company, or of one spec."""
+        endpoint = f"GET {RED_TEAM_RUN.collection_path}"
+        with sdk_errors(endpoint):
+            runs = self.get_conn().dataframer.red_team_runs
+            answer = runs.list(spec_id=spec_id) if spec_id else runs.list()
+        return _ours_list(RedTeamRunStatus, answer, endpoint)
+
+    def delete_red_team_run(self, run_id: str) -> None:
+        """Delete a red-team run."""
+        run_id = checked_id(run_id, "red_team_run_id")
+        with sdk_errors(f"DELETE {RED_TEAM_RUN.collection_path}{run_id}/"):
+            self.get_conn().dataframer.red_team_runs.delete(run_id)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -14,10 +12,14 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
 from airflow_provider_dataframer.destinations import check_destination_value, open_destination
-from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
-from airflow_provider_dataframer.extraction import extract_zip
+from airflow_provider_dataframer.exceptions import (
+    DataframerError,
+    DataframerNotFoundError,
+    DataframerValidationError,
+)
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.landing import land_download
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS, DownloadLimits
 from airflow_provider_dataframer.links import DataframerRunLink
 from airflow_provider_dataframer.models import (
@@ -464,36 +466,23 @@ class DownloadRunFilesOperator(BaseOperator):
         )
         announced = f"{link.size_bytes} bytes" if link.size_bytes is not None else "size not announced"
         self.log.info("Downloading the files of run %s (%s) to %s", run_id, announced, destination)
-        deadline = time.monotonic() + self.transfer_timeout
-        if not self.unzip:
-            parts = (f"dataframer-run-{run_id}.zip",)
-            try:
-                with destination.create(parts) as out:
-                    total = self.hook.download(
-                        link, out, max_bytes=self.limits.max_download_bytes, deadline=deadline
-                    )
-            except BaseException:
-                destination.remove(parts)
-                raise
-            finally:
-                destination.close()
-            self.written = [destination.location(parts)]
-            self.log.info("Wrote %s (%d bytes)", self.written[0], total)
-        else:
-            with tempfile.TemporaryFile(prefix="dataframer-run-") as spool:
-                self.hook.download(link, spool, max_bytes=self.limits.max_download_bytes, deadline=deadline)
-                spool.seek(0)
-                extracted = extract_zip(spool, destination, self.limits)
-            total = extracted.total_bytes
-            self.written = [destination.location(parts) for parts in extracted.parts]
-            self.log.info(
-                "Extracted %d file(s) of run %s (%d bytes) into %s",
-                len(self.written),
-                run_id,
-                total,
-                destination,
-            )
-        return download_result(self.folder, self.written, total, self.limits.max_listed_files)
+        landed = land_download(
+            self.hook,
+            link,
+            destination,
+            limits=self.limits,
+            transfer_timeout=self.transfer_timeout,
+            keep_zip_as=None if self.unzip else f"dataframer-run-{run_id}.zip",
+        )
+        self.written = landed.paths
+        self.log.info(
+            "Wrote %d file(s) of run %s (%d bytes) into %s",
+            len(landed.paths),
+            run_id,
+            landed.total_bytes,
+            destination,
+        )
+        return download_result(self.folder, self.written, landed.total_bytes, self.limits.max_listed_files)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
         """Lineage: the run is the input, the written files (or their folder, when many) the outputs."""
@@ -517,3 +506,113 @@ def download_result(folder: str, paths: Sequence[str], total_bytes: int, max_lis
 def _check_seconds(value: Any, field: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
         raise DataframerValidationError(f"{field} must be a finite positive number of seconds, got {value!r}")
+
+
+# ------------------------------------------------------------------------------------------
+# Retention: delete runs (and their files) by id, or all but the newest of a spec.
+
+
+class DeleteRunOperator(BaseOperator):
+    """
+    Delete Dataframer runs and their generated files: one run, or all but the newest of a spec.
+
+    Give ``run_id`` to delete one run, or ``spec_id`` and ``keep_latest`` to keep the newest
+    ``keep_latest`` runs of the spec (by creation time, whatever their status) and delete the
+    older ones, e.g. in a scheduled regeneration DAG. A run that is still PENDING or PROCESSING is
+    never deleted unless ``include_working=True``: given by id, the task fails saying so; in a
+    retention sweep it is skipped with a log line. A run already gone (HTTP 404) counts as
+    deleted, so a retried task does not fail. The return value is the list of deleted run ids.
+
+    :param run_id: the run to delete (templated): its id, or the summary returned by
+        :class:`CreateRunOperator`.
+    :param spec_id: the spec whose older runs to delete (templated).
+    :param keep_latest: how many of the spec's newest runs to keep (templated), at least 0.
+    :param include_working: also delete runs that are still working (they are canceled by it).
+    :param dataframer_conn_id: the Airflow connection id.
+    """
+
+    template_fields: Sequence[str] = ("run_id", "spec_id", "keep_latest")
+    ui_color = "#fde7e9"
+
+    def __init__(
+        self,
+        *,
+        run_id: str | Mapping[str, Any] | None = None,
+        spec_id: str | None = None,
+        keep_latest: int | str | None = None,
+        include_working: bool = False,
+        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.spec_id = spec_id
+        self.keep_latest = keep_latest
+        self.include_working = include_working
+        self.dataframer_conn_id = dataframer_conn_id
+        if (run_id is None) == (spec_id is None):
+            raise DataframerValidationError(
+                "DeleteRunOperator needs either run_id (one run) or spec_id with keep_latest (retention)."
+            )
+        if spec_id is not None and keep_latest is None:
+            raise DataframerValidationError(
+                "keep_latest is required with spec_id: how many newest runs to keep."
+            )
+        if run_id is not None and keep_latest is not None:
+            raise DataframerValidationError(
+                "keep_latest applies to spec_id only; drop it when deleting by run_id."
+            )
+        if keep_latest is not None and not is_unresolved(keep_latest):
+            self._keep(keep_latest)
+
+    @staticmethod
+    def _keep(value: Any) -> int:
+        try:
+            keep = int(str(value).strip())
+        except ValueError:
+            raise DataframerValidationError(f"keep_latest must be a whole number, got {value!r}") from None
+        if keep < 0:
+            raise DataframerValidationError(f"keep_latest must be 0 or more, got {keep}")
+        return keep
+
+    @cached_property
+    def hook(self) -> DataframerHook:
+        """The hook of ``dataframer_conn_id``."""
+        return DataframerHook(self.dataframer_conn_id)
+
+    def execute(self, context: Context) -> list[str]:
+        if self.run_id is not None:
+            run_id = run_id_from(self.run_id)
+            try:
+                run = self.hook.get_run(run_id)
+            except DataframerNotFoundError:
+                self.log.info("Dataframer run %s is already gone.", run_id)
+                return [run_id]
+            if RUN.phase(run.status) is Phase.WORKING and not self.include_working:
+                raise DataframerValidationError(
+                    f"Dataframer run {run_id} is still {run.status}: not deleted. Wait for it to finish, "
+                    "cancel it, or pass include_working=True to delete it anyway."
+                )
+            return [run_id] if self._delete(run_id, run.status) else []
+        keep = self._keep(self.keep_latest)
+        spec_id = str(self.spec_id).strip()
+        runs = self.hook.list_spec_runs(spec_id)
+        self.log.info("Spec %s has %d run(s); keeping the newest %d.", spec_id, len(runs), keep)
+        deleted = []
+        for run in runs[keep:]:
+            if RUN.phase(run.status) is Phase.WORKING and not self.include_working:
+                self.log.info("Keeping run %s: it is still %s.", run.id, run.status)
+                continue
+            if self._delete(run.id, run.status):
+                deleted.append(run.id)
+        self.log.info("Deleted %d run(s) of spec %s.", len(deleted), spec_id)
+        return deleted
+
+    def _delete(self, run_id: str, status: str) -> bool:
+        try:
+            self.hook.delete_run(run_id)
+        except DataframerNotFoundError:
+            self.log.info("Dataframer run %s is already gone.", run_id)
+            return True
+        self.log.info("Deleted Dataframer run %s (%s) and its files.", run_id, status)
+        return True

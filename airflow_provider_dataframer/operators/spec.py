@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseHook, conf
+from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, conf
 
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import is_unresolved
@@ -293,3 +293,104 @@ class CreateSpecOperator(DataframerCreateOperator):
         inputs = [lineage.dataset(base_url, "seed-datasets", self.dataset_id)] if self.dataset_id else []
         outputs = [lineage.dataset(base_url, "specs", self.spec_id)] if self.spec_id else []
         return lineage.operator_lineage(inputs, outputs)
+
+
+# ------------------------------------------------------------------------------------------
+# Spec versions: a reviewed YAML kept in git becomes the spec's next version.
+
+
+def spec_section(content_yaml: str, source: str) -> dict[str, Any]:
+    """The ``spec`` mapping of a spec YAML; a clear error when the YAML cannot be a version."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(content_yaml)
+    except yaml.YAMLError as exc:
+        raise DataframerValidationError(f"{source} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("spec"), dict):
+        raise DataframerValidationError(
+            f"{source} must have a 'spec' root key holding a mapping (description, requirements, "
+            "data_property_variations, ...): start from the YAML of GET specs/{id}/ or the app's YAML view."
+        )
+    section: dict[str, Any] = document["spec"]
+    return section
+
+
+class UpdateSpecOperator(BaseOperator):
+    """
+    Push a YAML as the next version of a spec, and return that version's number.
+
+    For specs kept in git: the reviewed ``content_yaml`` (a string, or a file: local path or any
+    ``ObjectStoragePath`` URI) is sent with ``PUT specs/{id}/``; Dataframer keeps every version and
+    ignores the read-only ``metadata`` section. When the spec's latest version already holds the
+    same ``spec`` section, no version is added and that version's number is returned, so a retried
+    or re-run task adds no duplicate. Pin the version in a run with
+    ``CreateRunOperator(spec_version=update_spec.output)``.
+
+    :param spec_id: the spec (templated), e.g. ``create_spec.output``.
+    :param content_yaml: the YAML itself (templated). Exactly one of ``content_yaml`` and
+        ``yaml_path`` is given.
+    :param yaml_path: a file holding the YAML (templated): a local path or a URI such as
+        ``s3://bucket/specs/support.yaml``.
+    :param yaml_conn_id: the Airflow connection of the object store, for URIs.
+    :param dataframer_conn_id: the Airflow connection id.
+    """
+
+    template_fields: Sequence[str] = ("spec_id", "content_yaml", "yaml_path")
+    template_ext: Sequence[str] = ()
+    operator_extra_links = (DataframerSpecLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        spec_id: str,
+        content_yaml: str | None = None,
+        yaml_path: Any = None,
+        yaml_conn_id: str | None = None,
+        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.spec_id = spec_id
+        self.content_yaml = content_yaml
+        self.yaml_path = yaml_path
+        self.yaml_conn_id = yaml_conn_id
+        self.dataframer_conn_id = dataframer_conn_id
+        if (content_yaml is None) == (yaml_path is None):
+            raise DataframerValidationError(
+                "UpdateSpecOperator needs exactly one of content_yaml (the YAML) and yaml_path (a file)."
+            )
+        if isinstance(content_yaml, str) and not is_unresolved(content_yaml):
+            spec_section(content_yaml, "content_yaml")
+
+    def _yaml(self) -> tuple[str, str]:
+        if self.content_yaml is not None:
+            return str(self.content_yaml), "content_yaml"
+        from airflow_provider_dataframer.seed_files import resolve_source
+
+        path = resolve_source(self.yaml_path, self.yaml_conn_id)
+        try:
+            return path.read_text(encoding="utf-8"), f"yaml_path {path}"
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataframerValidationError(f"yaml_path {path} cannot be read: {exc}") from None
+
+    def execute(self, context: Context) -> int:
+        spec_id = str(self.spec_id).strip()
+        if is_unresolved(self.spec_id) or not spec_id:
+            raise DataframerValidationError(f"spec_id must be a spec id, got {self.spec_id!r}")
+        content, source = self._yaml()
+        wanted = spec_section(content, source)
+        hook = DataframerHook(self.dataframer_conn_id)
+        context["ti"].xcom_push(key="spec_id", value=spec_id)
+        versions = hook.get_spec_with_versions(spec_id).versions or []
+        latest = versions[-1].get("content_yaml") if versions else None
+        if latest and spec_section(latest, "the latest version") == wanted:
+            self.log.info(
+                "Spec %s already holds this YAML as version %d; no version added.", spec_id, len(versions)
+            )
+            return len(versions)
+        hook.update_spec(spec_id, content)
+        version = len(hook.get_spec_with_versions(spec_id).versions or [])
+        self.log.info("Spec %s: version %d added from %s.", spec_id, version, source)
+        return version
