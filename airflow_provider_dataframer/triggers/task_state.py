@@ -45,13 +45,13 @@ async def current_task_state(task_instance: Any) -> str | None:
     if comms is None or not hasattr(comms, "asend"):
         raise TaskStateUnknownError("not running in an Airflow 3 triggerer")
     map_index = getattr(task_instance, "map_index", None)
-    request = GetTaskStates(
-        dag_id=task_instance.dag_id,
-        task_ids=[task_instance.task_id],
-        run_ids=[task_instance.run_id],
-        map_index=map_index,
-    )
     try:
+        request = GetTaskStates(
+            dag_id=task_instance.dag_id,
+            task_ids=[task_instance.task_id],
+            run_ids=[task_instance.run_id],
+            map_index=map_index,
+        )
         response = await comms.asend(request)
     except Exception as exc:
         raise TaskStateUnknownError(f"the triggerer's supervisor did not answer: {exc!r}") from exc
