@@ -7,7 +7,7 @@ AIRFLOW_VERSION ?= 3.3.2
 PIP = $(VENV)/bin/pip
 STAMP = $(VENV)/.installed-$(AIRFLOW_VERSION)
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean scaleout
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Celery + Redis + PostgreSQL + two triggerers (installs redis-server and the Celery provider first).
+scaleout: $(STAMP)
+	bash tests/deployment/scaleout/run.sh $(VENV)
 
 demo: $(STAMP)
 	$(VENV)/bin/python scripts/demo.py

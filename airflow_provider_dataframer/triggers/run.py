@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
+from airflow_provider_dataframer.exceptions import DataframerError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import RUN
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
+from airflow_provider_dataframer.triggers.task_state import (
+    DEFERRED,
+    TaskStateUnknownError,
+    current_task_state,
+)
 
 
 class RunStatusTrigger(DataframerStatusTrigger):
@@ -22,7 +29,8 @@ class RunStatusTrigger(DataframerStatusTrigger):
     :param poll_interval: seconds between polls.
     :param deadline: absolute time (epoch seconds) at which the wait times out.
     :param cancel_on_kill: cancel the run when a user kills the deferred task (Airflow 3.3+ calls
-        ``on_kill``); set by the operator that started the run, never by a sensor.
+        ``on_kill``); set by the operator that started the run, never by a sensor. See
+        :meth:`on_kill` for how a kill is told apart from a trigger moved to another triggerer.
     """
 
     kind = RUN
@@ -45,12 +53,53 @@ class RunStatusTrigger(DataframerStatusTrigger):
         return classpath, {**kwargs, "cancel_on_kill": self.cancel_on_kill}
 
     async def on_kill(self) -> None:
-        """Cancel the run so that a killed task does not leave paid generation running."""
+        """
+        Cancel the run when its task was really killed, not when this trigger only moved.
+
+        Airflow 3.3 calls ``on_kill`` both when a user marks the deferred task failed or succeeded
+        or clears it, and when the trigger was handed to another triggerer (this one missed its
+        heartbeats: a long pause, an overloaded host; apache/airflow#73454, still open). So the
+        task instance's state is read first (:func:`~.task_state.current_task_state`):
+
+        * still DEFERRED: the trigger moved and another triggerer waits on; the run is left alone.
+        * any other state, or the task instance is gone: the task no longer waits for this run;
+          it is canceled (a run that already ended is reported, not an error).
+        * the state cannot be read (not an Airflow 3 triggerer, no answer from its supervisor):
+          the run is left running and a warning names it. A false cancel destroys paid work and
+          fails a healthy task; a missed one is seen in the log and can be canceled by hand.
+
+        Airflow 2 never calls ``on_kill`` on a trigger: there, killing a deferred task leaves the
+        run running (the operator warns when it defers).
+        """
         if not self.cancel_on_kill:
+            return
+        try:
+            state = await current_task_state(self.task_instance)
+        except Exception as exc:  # TaskStateUnknownError, or anything unforeseen: never cancel blind
+            self.log.warning(
+                "Not canceling Dataframer run %s: could not tell whether its task was killed or this "
+                "trigger only moved to another triggerer (%s). If the task was killed, cancel the run "
+                "in Dataframer.",
+                self.run_id,
+                exc if isinstance(exc, TaskStateUnknownError) else "".join(traceback.format_exception(exc)),
+            )
+            return
+        if state == DEFERRED:
+            self.log.info(
+                "Not canceling Dataframer run %s: its task is still deferred, so this trigger was "
+                "moved to another triggerer, which waits on (apache/airflow#73454).",
+                self.run_id,
+            )
             return
         hook = DataframerHook(self.dataframer_conn_id)
         try:
             await hook.acancel_run(self.run_id)
-            self.log.info("Canceled Dataframer run %s because its task was killed.", self.run_id)
+            self.log.info(
+                "Canceled Dataframer run %s because its task was killed (task state now %s).",
+                self.run_id,
+                state,
+            )
+        except DataframerError as exc:
+            self.log.warning("Could not cancel Dataframer run %s: %s", self.run_id, exc)
         finally:
             await hook.aclose()

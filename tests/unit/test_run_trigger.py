@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
+import pytest
 import respx
 
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
@@ -67,10 +72,167 @@ async def test_canceled_is_a_failure(respx_mock: respx.MockRouter) -> None:
     assert f"run {RUN_ID} ended CANCELED" in str(event["message"])
 
 
+class FakeSupervisor:
+    """The triggerer supervisor's side of ``GetTaskStates``: answers with fixed task states."""
+
+    def __init__(self, task_states: dict[str, Any] | None = None, error: Exception | None = None) -> None:
+        self.task_states = task_states or {}
+        self.error = error
+        self.requests: list[Any] = []
+
+    def send(self, msg: Any) -> None:
+        """Other messages (the secrets masker's ``MaskSecret``) need no answer."""
+
+    async def asend(self, msg: Any) -> Any:
+        from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
+
+        if not isinstance(msg, GetTaskStates):
+            return None
+        self.requests.append(msg)
+        if self.error is not None:
+            raise self.error
+        return TaskStatesResult(task_states=self.task_states)
+
+
+def killed_trigger(map_index: int = -1) -> RunStatusTrigger:
+    """A run trigger as the triggerer builds it: with the task instance that deferred to it."""
+    trigger = make_trigger(cancel_on_kill=True)
+    trigger.task_instance = SimpleNamespace(  # type: ignore[assignment]
+        dag_id="dag", task_id="create_run", run_id="manual__1", map_index=map_index, task=None
+    )
+    return trigger
+
+
+def logged(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> str:
+    """What was logged: Airflow 3 logs triggers through structlog (stdout), Airflow 2 through logging."""
+    return caplog.text + capsys.readouterr().out
+
+
+@pytest.fixture
+def supervisor(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeSupervisor]:
+    task_runner = pytest.importorskip(
+        "airflow.sdk.execution_time.task_runner", reason="task states are read through the Airflow 3 task SDK"
+    )
+
+    def install(task_states: dict[str, Any] | None = None, error: Exception | None = None) -> FakeSupervisor:
+        fake = FakeSupervisor(task_states, error)
+        monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", fake, raising=False)
+        return fake
+
+    return install
+
+
 @respx.mock
-async def test_on_kill_cancels_only_when_asked(respx_mock: respx.MockRouter) -> None:
+async def test_on_kill_never_cancels_a_sensors_run(respx_mock: respx.MockRouter) -> None:
     cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
     await make_trigger().on_kill()
     assert not cancel.called, "a sensor's trigger never cancels someone else's run"
-    await make_trigger(cancel_on_kill=True).on_kill()
+
+
+@pytest.mark.parametrize("state", ["failed", "success", "up_for_retry", None])
+@respx.mock
+async def test_on_kill_cancels_when_the_task_left_deferred(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor], state: str | None
+) -> None:
+    fake = supervisor({"manual__1": {"create_run": state}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await killed_trigger().on_kill()
     assert cancel.call_count == 1
+    (request,) = fake.requests
+    assert (request.dag_id, request.task_ids, request.run_ids, request.map_index) == (
+        "dag",
+        ["create_run"],
+        ["manual__1"],
+        -1,
+    )
+
+
+@respx.mock
+async def test_on_kill_leaves_the_run_alone_when_the_trigger_only_moved(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    supervisor({"manual__1": {"create_run": "deferred"}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    text = logged(caplog, capsys)
+    assert "its task is still deferred" in text and "apache/airflow#73454" in text
+
+
+@respx.mock
+async def test_on_kill_reads_a_mapped_task_instance_by_its_map_index(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor]
+) -> None:
+    fake = supervisor({"manual__1": {"create_run_3": "deferred", "create_run_4": "failed"}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await killed_trigger(map_index=3).on_kill()
+    assert not cancel.called and fake.requests[0].map_index == 3
+    await killed_trigger(map_index=4).on_kill()
+    assert cancel.call_count == 1
+
+
+@respx.mock
+async def test_on_kill_cancels_when_the_task_instance_is_gone(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor]
+) -> None:
+    supervisor({})  # its DAG run was deleted
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await killed_trigger().on_kill()
+    assert cancel.call_count == 1
+
+
+@respx.mock
+async def test_on_kill_does_not_cancel_when_the_state_cannot_be_read(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    supervisor(error=ConnectionResetError("supervisor gone"))
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    text = logged(caplog, capsys)
+    assert f"Not canceling Dataframer run {RUN_ID}: could not tell" in text
+    assert "supervisor gone" in text and "cancel the run in Dataframer" in text
+
+
+@respx.mock
+async def test_on_kill_outside_a_triggerer_does_not_cancel(
+    respx_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    task_runner = pytest.importorskip("airflow.sdk.execution_time.task_runner")
+    monkeypatch.delattr(task_runner, "SUPERVISOR_COMMS", raising=False)
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+        trigger_without_ti = make_trigger(cancel_on_kill=True)
+        await trigger_without_ti.on_kill()
+    text = logged(caplog, capsys)
+    assert not cancel.called
+    assert "not running in an Airflow 3 triggerer" in text and "no task instance" in text
+
+
+@respx.mock
+async def test_on_kill_reports_a_run_that_cannot_be_canceled_any_more(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    supervisor({"manual__1": {"create_run": "success"}})
+    respx_mock.post(f"{RUN_URL}cancel/").respond(
+        400, json={"detail": f"Run '{RUN_ID}' is already SUCCEEDED and cannot be canceled."}
+    )
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()  # no exception: Airflow would only log it less clearly
+    text = logged(caplog, capsys)
+    assert f"Could not cancel Dataframer run {RUN_ID}" in text and "already SUCCEEDED" in text
