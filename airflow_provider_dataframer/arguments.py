@@ -8,11 +8,23 @@ from typing import Any
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 
 
-def is_unresolved(value: Any) -> bool:
-    """Whether ``value`` is only known at run time (a Jinja template or an XComArg)."""
+def is_template(value: Any) -> bool:
+    """
+    Whether a value given at construction is only known at run time (a Jinja template, an XComArg).
+
+    For checks at construction only: once rendered, a value is data, whatever it contains (a
+    ``generation_objectives`` may well say "Emails that greet {{first_name}}").
+    """
     if isinstance(value, str):
         return "{{" in value or "{%" in value
     return hasattr(value, "resolve")
+
+
+DEFAULT_TIMEOUT = 24 * 3600.0
+"""Seconds a spec or run operator waits for a terminal status by default."""
+
+DEFAULT_JOB_TIMEOUT = 6 * 3600.0
+"""Seconds an evaluation, anonymization or red-team operator waits by default."""
 
 
 def check_seconds(field: str, value: Any) -> float:

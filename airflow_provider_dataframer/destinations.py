@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import IO, Any
 
-from airflow_provider_dataframer.arguments import is_unresolved
+from airflow_provider_dataframer.arguments import is_template
 from airflow_provider_dataframer.exceptions import DataframerDownloadError, DataframerValidationError
 from airflow_provider_dataframer.seed_files import resolve_source
 
@@ -32,7 +32,7 @@ def check_destination_value(value: Any, *, at_construction: bool) -> None:
 
     :param at_construction: True before rendering: a template or XComArg is then accepted as is.
     """
-    if at_construction and is_unresolved(value):
+    if at_construction and is_template(value):
         return
     if isinstance(value, str):
         if value.strip():

@@ -112,3 +112,16 @@ class DataframerResponseError(DataframerError):
         self.path = path
         self.reason = scrub(reason)
         super().__init__(f"Dataframer API {method} {path} answered an unreadable body: {self.reason}")
+
+
+class DataframerWaitError(DataframerError):
+    """
+    A wait ended without success.
+
+    :param event: the final wait event (its ``status`` says failed, timeout or error; its
+        ``message`` is this error's text).
+    """
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
+        super().__init__(event["message"])

@@ -457,10 +457,19 @@ class SpecCreateRequest(BaseModel):
             raise DataframerValidationError(validation_message("Invalid Dataframer spec", exc)) from None
 
 
-def validation_message(title: str, exc: ValidationError) -> str:
-    """Turn a pydantic error into lines that name each field and its fix (never echoing secrets)."""
+def validation_message(title: str, exc: ValidationError, only_field: str | None = None) -> str | None:
+    """
+    Turn a pydantic error into lines that name each field and its fix (never echoing secrets).
+
+    :param only_field: keep only the errors of this field (None when it has none).
+    """
     lines = []
-    for error in exc.errors():
+    errors = exc.errors()
+    if only_field is not None:
+        errors = [error for error in errors if error["loc"][:1] == (only_field,)]
+        if not errors:
+            return None
+    for error in errors:
         field = ".".join(str(part) for part in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"  - {field}: {message}" if field else f"  - {message}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath, PurePosixPath
 from typing import IO, Any
 
-from airflow_provider_dataframer.arguments import is_unresolved
+from airflow_provider_dataframer.arguments import is_template
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 
 MB = 1024 * 1024
@@ -80,13 +80,13 @@ def check_paths(paths: Any, *, at_construction: bool = False) -> list[Any]:
     :param at_construction: True before rendering: a template string or XComArg (whole, or as an
         item) is accepted as is. After rendering, values are data, braces included.
     """
-    if at_construction and is_unresolved(paths):
+    if at_construction and is_template(paths):
         return []
     items = list(paths) if isinstance(paths, (list, tuple)) else [paths]
     if not items:
         raise DataframerValidationError("paths is empty: give at least one seed file, folder or ZIP.")
     for index, item in enumerate(items):
-        if at_construction and is_unresolved(item):
+        if at_construction and is_template(item):
             continue
         if not _is_source(item):
             where = f"paths[{index}]" if isinstance(paths, (list, tuple)) else "paths"
@@ -104,7 +104,7 @@ def check_folder_names(folder_names: Any, *, at_construction: bool = False) -> l
 
     :param at_construction: True before rendering: a template string or XComArg is accepted.
     """
-    if folder_names is None or (at_construction and is_unresolved(folder_names)):
+    if folder_names is None or (at_construction and is_template(folder_names)):
         return None
     if not isinstance(folder_names, (list, tuple)):
         hint = (
@@ -118,7 +118,7 @@ def check_folder_names(folder_names: Any, *, at_construction: bool = False) -> l
         )
     names = []
     for index, name in enumerate(folder_names):
-        if at_construction and is_unresolved(name):
+        if at_construction and is_template(name):
             names.append(str(name))
             continue
         if not isinstance(name, str):  # a blank name is reported with its file, by plan_upload

@@ -1,21 +1,30 @@
-"""One waiting mechanism for specs and runs, shared by the operators, triggers and sensors.
+"""One waiting mechanism, shared by the operators, triggers and sensors.
 
 :class:`StatusWatch` decides everything about a wait (what is terminal, what a failure says,
-which errors are transient, when the deadline has passed, what to log). Its callers only fetch:
-:func:`wait_blocking` in a worker, the triggers' shared poller (:mod:`~airflow_provider_dataframer.polling`)
-in the triggerer, and the sensors one poke at a time. All end in the same JSON-safe event, which
-:func:`resolve_event` turns into a result or an error.
+which errors are transient, when the deadline has passed, how long to sleep, what to log). The
+loop around it is "observe, decide, sleep": :func:`wait_blocking` in a worker, :func:`wait_async`
+in the triggerer (``DataframerStatusTrigger.run``), and one observation per poke in a sensor. All
+end in the same JSON-safe event, which :func:`resolve_event` turns into a resource or an error.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol, TypedDict
 
-from airflow_provider_dataframer.exceptions import DataframerError, DataframerNotFoundError
+from airflow_provider_dataframer.exceptions import (
+    DataframerError,
+    DataframerNotFoundError,
+    DataframerWaitError,
+)
 from airflow_provider_dataframer.models import RESOURCE_KINDS, Phase, ResourceKind, StatusResource
-from airflow_provider_dataframer.retry import is_transient
+from airflow_provider_dataframer.retry import is_transient, requested_wait
+
+JITTER = 0.1
+"""In the triggerer, each later poll comes an interval plus up to this fraction of it after the last."""
 
 EventStatus = Literal["success", "failed", "timeout", "error"]
 
@@ -112,10 +121,19 @@ class StatusWatch:
             f"It may still be running; raise `timeout` or wait on it with a sensor.",
         )
 
-    def sleep_seconds(self, poll_interval: float, now: float | None = None) -> float:
-        """How long to sleep before the next poll: the interval, but never past the deadline."""
-        remaining = self.deadline - (now if now is not None else time.time())
-        return max(min(poll_interval, remaining), 0.0)
+    def pause(self, poll_interval: float, fetched: StatusResource | Exception | None = None) -> float:
+        """
+        How long to sleep before the next poll: the interval, or longer when a throttled server
+        asked for it (``Retry-After``), but never past the deadline (the last poll falls on it).
+        """
+        asked = requested_wait(fetched) if isinstance(fetched, Exception) else None
+        remaining = self.deadline - time.time()
+        return max(min(max(poll_interval, asked or 0.0), remaining), 0.0)
+
+    def outcome(self, fetched: StatusResource | Exception) -> WaitEvent | None:
+        """Record what a poll gave (an object or an error); the final event once the wait is over."""
+        event = self.observe_error(fetched) if isinstance(fetched, Exception) else self.observe(fetched)
+        return event or self.check_deadline()
 
     def _event(self, status: EventStatus, message: str) -> WaitEvent:
         resource = self.last
@@ -135,33 +153,50 @@ def wait_blocking(
     poll_interval: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WaitEvent:
-    """Poll ``fetch`` in the worker until ``watch`` reports the end of the wait."""
+    """Wait in the worker: observe, decide, sleep, until ``watch`` says the wait is over."""
     while True:
+        fetched: StatusResource | Exception
         try:
-            event = watch.observe(fetch())
+            fetched = fetch()
         except DataframerError as exc:
-            event = watch.observe_error(exc)
-        event = event or watch.check_deadline()
-        if event:
+            fetched = exc
+        event = watch.outcome(fetched)
+        if event is not None:
             return event
-        sleep(watch.sleep_seconds(poll_interval))
+        sleep(watch.pause(poll_interval, fetched))
 
 
-class DataframerWaitError(DataframerError):
+async def wait_async(
+    fetch: Callable[[], Awaitable[StatusResource]],
+    watch: StatusWatch,
+    poll_interval: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> WaitEvent:
     """
-    A wait ended without success.
+    Wait in the triggerer: observe, decide, sleep, until ``watch`` says the wait is over.
 
-    :param event: the final event (its ``status`` says failed, timeout or error).
+    The first poll falls at a random point of the first interval and each later one comes up to
+    ``JITTER`` of an interval late, so that many triggers started together never poll together.
+    A poll is one attempt (the next poll is its retry), so a backoff never holds a wait past its
+    deadline. Anything a poll raises goes to the watch, which decides: transient errors are waited
+    through, the rest end the wait with an error event (a trigger always yields its one event).
     """
-
-    def __init__(self, event: WaitEvent) -> None:
-        self.event = event
-        super().__init__(event["message"])
+    await sleep(min(random.uniform(0, poll_interval), max(watch.deadline - time.time(), 0.0)))
+    while True:
+        fetched: StatusResource | Exception
+        try:
+            fetched = await fetch()
+        except Exception as exc:
+            fetched = exc
+        event = watch.outcome(fetched)
+        if event is not None:
+            return event
+        await sleep(watch.pause(poll_interval * (1 + random.uniform(0, JITTER)), fetched))
 
 
 def resolve_event(event: dict[str, Any]) -> StatusResource | None:
     """The final resource of a successful wait; raise :class:`DataframerWaitError` otherwise."""
     if event.get("status") != "success":
-        raise DataframerWaitError(WaitEvent(**event))  # type: ignore[typeddict-item]
+        raise DataframerWaitError(event)
     kind = RESOURCE_KINDS[event["kind"]]
     return kind.model.model_validate(event["resource"]) if event.get("resource") else None

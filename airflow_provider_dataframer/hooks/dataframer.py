@@ -329,7 +329,7 @@ def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> 
 
     ``pooled``: the triggerer's shared client: on the SDK's aiohttp client (``DefaultAioHttpClient``,
     measured cheapest per request by ``benchmarks/triggerer_load.py``) with ``POOL_SIZE``
-    connections, and no retries of its own (each poll is one attempt; the next poll is its retry).
+    connections (each poll asks for one attempt: :meth:`DataframerHook.aget_status`).
     httpx's own transport is used instead when a proxy environment variable covers the base URL
     (aiohttp would ignore it) or when ``DATAFRAMER_TRIGGERER_TRANSPORT=httpx``.
     """
@@ -339,7 +339,6 @@ def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> 
     options = settings.client_options()
     if pooled:
         limits = httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE)
-        options["max_retries"] = 0
         if _aiohttp_applies(settings.base_url):
             options["http_client"] = dataframer.DefaultAioHttpClient(timeout=settings.timeout, limits=limits)
         else:
@@ -575,6 +574,7 @@ class DataframerHook(BaseHook):
         self._settings: ConnectionSettings | None = None
         self._client: Dataframer | None = None
         self._async_client: AsyncDataframer | None = None
+        self._async_client_one_attempt: AsyncDataframer | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -617,14 +617,27 @@ class DataframerHook(BaseHook):
             self._async_client = make_async_client(await self.aget_settings())
         return self._async_client
 
+    def __enter__(self) -> DataframerHook:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> DataframerHook:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     def close(self) -> None:
-        """Close the blocking client if it was opened."""
+        """Close the blocking client if it was opened (``with hook:`` does it on leaving)."""
         if self._client is not None:
             client, self._client = self._client, None
             client.close()
 
     async def aclose(self) -> None:
         """Close the async client if it was opened."""
+        self._async_client_one_attempt = None
         if self._async_client is not None:
             client, self._async_client = self._async_client, None
             await client.close()
@@ -636,12 +649,15 @@ class DataframerHook(BaseHook):
         """
         A hook on already resolved ``settings`` whose async client is the triggerer's pooled one.
 
-        The hook owns the client (:meth:`aclose` closes it). The triggerer's shared status poller
-        uses it to give all the triggers of a connection one pooled client.
+        The hook owns the client (:meth:`aclose` closes it). It costs an import of the SDK and
+        its transport and a TLS context (a few hundred ms the first time in a process), so the
+        triggerer builds it in a thread (:mod:`~airflow_provider_dataframer.triggers.shared_client`),
+        once per event loop and connection, and shares it between the triggers of that connection.
         """
         hook = cls(dataframer_conn_id)
         hook._settings = settings
-        hook._async_client = make_async_client(settings, pooled=True)
+        client = hook._async_client = make_async_client(settings, pooled=True)
+        hook._async_client_one_attempt = client.with_options(max_retries=0)
         return hook
 
     def _create_client(self) -> Dataframer:
@@ -692,41 +708,53 @@ class DataframerHook(BaseHook):
             else:
                 self.get_conn().dataframer.specs.delete(spec_id)
 
-    # Anything with a status
+    # Anything with a status: what a wait reads (the status path of any kind, generic and raw)
 
-    def get_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
-        """Read one spec or run, typed by ``kind``."""
-        if kind is RUN:
-            return self.get_run(resource_id)
-        if kind is SPEC:
-            return self.get_spec(resource_id)
-        return self.get_status(kind, resource_id)  # the platform kinds (evaluations, ...)
-
-    async def aget_resource(self, kind: ResourceKind, resource_id: str) -> StatusResource:
+    def get_status(self, kind: ResourceKind, resource_id: str) -> StatusResource:
         """
-        The async twin of :meth:`get_resource`, for waits: only the status and progress are read.
+        Read what a wait needs of any kind (status, progress, error), through its status path.
 
         The generic SDK request (``client.get``) is used rather than ``specs.retrieve``: a wait
-        needs no spec YAML (nor its data-plane read), and the triggerer pays for every poll.
+        needs no spec YAML (nor its data-plane read), and no SDK model is built for the answer.
         """
-        resource_id = checked_id(resource_id, f"{kind.name}_id")
-        path = kind.item_path(resource_id)
-        client = await self.get_async_conn()
+        path = kind.item_path(checked_id(resource_id, f"{kind.name} id"))
+        with sdk_errors(f"GET {path}"):
+            answer = self.get_conn().get(path, cast_to=object)
+        return _ours(kind.model, answer, f"GET {path}")
+
+    async def aget_status(
+        self, kind: ResourceKind, resource_id: str, *, retries: bool = True
+    ) -> StatusResource:
+        """
+        The async twin of :meth:`get_status`.
+
+        :param retries: False for a poll: one attempt, whose failure goes to the caller at once
+            (the next poll is its retry; a backoff would hold a wait past its deadline).
+        """
+        path = kind.item_path(checked_id(resource_id, f"{kind.name} id"))
+        client = await self._async_client_for(retries)
         with sdk_errors(f"GET {path}"):
             answer = await client.get(path, cast_to=object)
         return _ours(kind.model, answer, f"GET {path}")
 
-    async def alist_resources(self, kind: ResourceKind) -> list[Any]:
-        """The raw items of a spec or run list (the poller reads only the ones it waits for)."""
-        client = await self.get_async_conn()
-        endpoint = f"GET {kind.collection_path}"
-        with sdk_errors(endpoint):
+    async def alist_statuses(self, kind: ResourceKind, *, retries: bool = True) -> list[Any]:
+        """The raw items of a spec or run list (a waiter reads only the one it waits for)."""
+        client = await self._async_client_for(retries)
+        with sdk_errors(f"GET {kind.collection_path}"):
             answer = await client.get(kind.collection_path, cast_to=object)
         if not isinstance(answer, list):
             raise DataframerResponseError(
                 "GET", kind.collection_path, f"expected a list, got {type(answer).__name__}"
             )
         return answer
+
+    async def _async_client_for(self, retries: bool) -> AsyncDataframer:
+        client = await self.get_async_conn()
+        if retries:
+            return client
+        if self._async_client_one_attempt is None:  # a copy on the same connection pool, made once
+            self._async_client_one_attempt = client.with_options(max_retries=0)
+        return self._async_client_one_attempt
 
     def test_connection(self) -> tuple[bool, str]:
         """Make one cheap authenticated GET and say what failed, if anything (scrubbed)."""
@@ -932,13 +960,6 @@ class DataframerHook(BaseHook):
     # The platform: evaluations, anonymization runs, spec versions, run deletion, red teaming.
     # Each method goes through the SDK client (get_conn) inside sdk_errors; the creates of paid
     # jobs go without retries (_create_client): the operators resolve a lost answer by listing.
-
-    def get_status(self, kind: ResourceKind, resource_id: str) -> StatusResource:
-        """Read what a wait needs of any kind, through its status path (``kind.item_path``)."""
-        path = kind.item_path(checked_id(resource_id, f"{kind.name} id"))
-        with sdk_errors(f"GET {path}"):
-            answer = self.get_conn().get(path, cast_to=object)
-        return _ours(kind.model, answer, f"GET {path}")
 
     # Evaluations
 

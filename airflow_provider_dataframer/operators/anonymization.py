@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import conf
 
-from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
+from airflow_provider_dataframer.arguments import DEFAULT_JOB_TIMEOUT, check_wait_arguments
 from airflow_provider_dataframer.destinations import open_destination
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.fresh_create import FreshCreate
@@ -16,17 +16,20 @@ from airflow_provider_dataframer.idempotency import IfExists, create_once
 from airflow_provider_dataframer.landing import land_download
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS
 from airflow_provider_dataframer.links import DataframerAnonymizationLink
-from airflow_provider_dataframer.models import ANONYMIZATION, AnonymizationCreateRequest, AnonymizationRun
+from airflow_provider_dataframer.models import (
+    ANONYMIZATION,
+    AnonymizationCreateRequest,
+    AnonymizationRun,
+    StatusResource,
+)
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.operators.run import DEFAULT_TRANSFER_TIMEOUT
-from airflow_provider_dataframer.waiting import resolve_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dataframer.triggers.anonymization import AnonymizationStatusTrigger
 
-DEFAULT_TIMEOUT = 6 * 3600.0
 MASKED_FILES_KEY = "masked_files"
 
 
@@ -86,11 +89,7 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
     external_id_key = "dataframer_anonymization_run_id"
     kind = ANONYMIZATION
     id_xcom_key = "anonymization_run_id"
-    construction_stand_ins = {
-        "dataset_id": "00000000-0000-0000-0000-000000000000",
-        "pii_types": ["email"],
-        "detection_method": "pii_m1",
-    }
+    request_model = AnonymizationCreateRequest
 
     def __init__(
         self,
@@ -108,7 +107,7 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_JOB_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -133,10 +132,9 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
             raise DataframerValidationError(
                 "destination needs the masked files: set wait_for_completion=True or drop destination."
             )
-        self._result: dict[str, Any] | None = None
-        self._validate(at_construction=True)
+        self.check_arguments(self._fields())
 
-    def _validate(self, at_construction: bool = False) -> AnonymizationCreateRequest:
+    def _fields(self) -> dict[str, Any]:
         fields = {
             "dataset_id": dataset_id_of(self.dataset_id),
             "pii_types": list(self.pii_types) if isinstance(self.pii_types, tuple) else self.pii_types,
@@ -147,20 +145,14 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
             else self.mask_config,
             "threshold": self.threshold,
         }
-        request: AnonymizationCreateRequest = AnonymizationCreateRequest.build(
-            **self.request_fields(fields, at_construction)
-        )
+        return fields
+
+    def _request(self) -> AnonymizationCreateRequest:
+        request: AnonymizationCreateRequest = AnonymizationCreateRequest.build(**self._fields())
         return request
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        self.execute_resumable(context)
-        if self._result is None:  # reconnected to a run that was still working
-            assert self.resource_id is not None
-            self._result = self._finish(self.hook.get_anonymization_run(self.resource_id), context)
-        return self._result
-
     def submit_job(self, context: Context) -> str:
-        request = self._validate()
+        request = self._request()
         create = FreshCreate(
             ANONYMIZATION,
             f"for seed dataset {request.dataset_id}",
@@ -178,10 +170,10 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
             )
         return run_id
 
-    def not_waiting(self, resource_id: str) -> None:
+    def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         run = self.hook.get_anonymization_run(resource_id)
         self.log.info("%s; not waiting for it.", ANONYMIZATION.describe(run))
-        self._result = self._summary(run, [])
+        return self._summary(run, [])
 
     def make_trigger(self, resource_id: str, deadline: float) -> AnonymizationStatusTrigger:
         from airflow_provider_dataframer.triggers.anonymization import AnonymizationStatusTrigger
@@ -192,19 +184,6 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
             poll_interval=self.poll_interval,
             deadline=deadline,
         )
-
-    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        run_id = self.remember(external_id, context)
-        if self._result is None:
-            self._result = self._finish(self.hook.get_anonymization_run(run_id), context)
-        return self._result
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Turn the final wait event into the summary, landing the masked files when asked."""
-        resolve_event(event)
-        self.log.info("%s", event["message"])
-        self._result = self._finish(self.hook.get_anonymization_run(str(event["id"])), context)
-        return self._result
 
     @staticmethod
     def _summary(run: AnonymizationRun, written: list[str]) -> dict[str, Any]:
@@ -221,7 +200,9 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
             MASKED_FILES_KEY: written,
         }
 
-    def _finish(self, run: AnonymizationRun, context: Context) -> dict[str, Any]:
+    def finish(self, context: Context, resource_id: str, resource: StatusResource | None) -> dict[str, Any]:
+        """The summary of the finished run (read whole), landing the masked files when asked."""
+        run = self.hook.get_anonymization_run(resource_id)
         summary = self._summary(run, [])
         self.log.info(
             "Dataframer anonymization run %s masked %s entities in %s samples: %s",
@@ -236,7 +217,7 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
         return summary
 
     def _land(self, run_id: str) -> list[str]:
-        if is_unresolved(self.destination) or not str(self.destination).strip():
+        if not str(self.destination).strip():
             raise DataframerValidationError(
                 f"destination must be a folder path or URI, got {self.destination!r}"
             )

@@ -9,12 +9,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowTaskTimeout, BaseOperator, ResumableJobMixin
+from pydantic import BaseModel, ValidationError
 
-from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
+from airflow_provider_dataframer.arguments import check_wait_arguments
 from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import Phase, ResourceKind
-from airflow_provider_dataframer.waiting import StatusWatch, wait_blocking
+from airflow_provider_dataframer.models import Phase, ResourceKind, StatusResource, validation_message
+from airflow_provider_dataframer.waiting import StatusWatch, resolve_event, wait_blocking
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -43,10 +44,12 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
     Create one Dataframer object (a spec, a run) once, remember its id, and wait for it.
 
     ``ResumableJobMixin`` drives a try: submit (or, on Airflow 3.3+, reconnect to the id kept in the
-    task-state store), then :meth:`poll_until_complete`, which returns at once, polls in the worker
-    or defers to the triggerer. The blocking and deferred waits share one ``StatusWatch``.
-    Subclasses describe the object (``kind``, ``id_xcom_key``), submit it, build its trigger and
-    turn the final event into their result in ``execute_complete``.
+    task-state store), then :meth:`poll_until_complete` (defers to the triggerer) or
+    :meth:`get_job_result` (waits in the worker). Both waits use one ``StatusWatch`` and end in
+    :meth:`execute_complete`, which hands the finished object to :meth:`finish`: the one function
+    that makes the task's result. ``execute`` returns what ``execute_resumable`` returns.
+    Subclasses describe the object (``kind``, ``id_xcom_key``, ``request_model``), submit it,
+    build its trigger and say what a finished object gives (``finish``).
 
     :param dataframer_conn_id: the Airflow connection id.
     :param wait_for_completion: wait until the object reaches a terminal status.
@@ -64,7 +67,7 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
 
     kind: ClassVar[ResourceKind]
     id_xcom_key: ClassVar[str]
-    construction_stand_ins: ClassVar[dict[str, Any]] = {}
+    request_model: ClassVar[type[BaseModel] | None] = None
 
     def __init__(
         self,
@@ -83,6 +86,9 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.resource_id: str | None = None
+        """The id this try works on (for ``on_kill`` and lineage), once known."""
+        self.finished = False
+        """Whether the object reached a successful end in this try (``on_kill`` then leaves it)."""
         check_wait_arguments(poll_interval, timeout)
 
     @cached_property
@@ -90,32 +96,44 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
         """The hook of ``dataframer_conn_id``."""
         return DataframerHook(self.dataframer_conn_id)
 
-    def request_fields(self, fields: dict[str, Any], at_construction: bool) -> dict[str, Any]:
+    def check_arguments(self, fields: dict[str, Any]) -> None:
         """
-        The request fields to validate now.
+        Validate, at construction, the request fields that are not templated.
 
-        At construction a templated or XComArg value is replaced by its ``construction_stand_ins``
-        value (None when it has none), so that only the rules it cannot affect are checked; once
-        rendered, an unresolved value is an error.
+        A templated field is only known once rendered (and its rendered value is data, whatever
+        it contains), so it is validated with the whole request in ``submit_job``, before any
+        request is sent.
         """
-        unresolved = sorted(key for key, value in fields.items() if is_unresolved(value))
-        if unresolved and not at_construction:
-            raise DataframerValidationError(f"Fields were not rendered: {', '.join(unresolved)}")
-        return {
-            key: self.construction_stand_ins.get(key) if key in unresolved else value
-            for key, value in fields.items()
-        }
+        model = self.request_model
+        if model is None:
+            return
+        model.model_rebuild()  # built on first use (defer_build), which assignment does not trigger
+        for name, value in fields.items():
+            if name in self.template_fields or value is None:
+                continue
+            try:  # the field's own rules; rules across fields wait for the rendered request
+                model.__pydantic_validator__.validate_assignment(model.model_construct(), name, value)
+            except ValidationError as exc:
+                title = getattr(model, "title", f"Invalid {model.__name__}")
+                message = validation_message(title, exc, only_field=name)
+                if message is not None:
+                    raise DataframerValidationError(message) from None
 
     def make_trigger(self, resource_id: str, deadline: float) -> BaseTrigger:
         """The trigger that waits for ``resource_id`` in the triggerer."""
         raise NotImplementedError
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Turn the final wait event into the task's result, or raise with the server's message."""
-        raise NotImplementedError
+    def finish(self, context: Context, resource_id: str, resource: StatusResource | None) -> Any:
+        """
+        Turn a finished object into the task's result (the XCom); the one place that does it.
 
-    def not_waiting(self, resource_id: str) -> None:
-        """Called instead of waiting when ``wait_for_completion`` is False."""
+        :param resource: what the wait saw last (None when the event carried nothing).
+        """
+        return resource_id
+
+    def result_without_waiting(self, context: Context, resource_id: str) -> Any:
+        """The result when ``wait_for_completion`` is False."""
+        return resource_id
 
     def remember(self, external_id: Any, context: Context) -> str:
         """Record the id on the task (for ``on_kill``, lineage) and, once, in XCom (for links, sensors)."""
@@ -125,48 +143,72 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
             context["ti"].xcom_push(key=self.id_xcom_key, value=resource_id)
         return resource_id
 
-    # ResumableJobMixin
+    def execute(self, context: Context) -> Any:
+        with self.hook:  # closes the client on leaving (also when deferring)
+            return self.execute_resumable(context)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Turn the final wait event into the task's result, or raise with the server's message."""
+        resource = resolve_event(event)
+        self.log.info("%s", event["message"])
+        self.finished = True
+        self.resource_id = str(event["id"])  # in XCom since before the wait
+        with self.hook:
+            return self.finish(context, self.resource_id, resource)
+
+    # ResumableJobMixin: submit_job (in subclasses), then poll_until_complete, then get_job_result.
+    # A stored object that is still working is reconnected to only to defer again: a worker that
+    # waits anyway treats it as the already-succeeded case, whose get_job_result waits for it (the
+    # mixin returns poll_until_complete's value when it reconnects, which is no result).
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         try:
-            return self.hook.get_resource(self.kind, str(external_id)).status
+            return self.hook.get_status(self.kind, str(external_id)).status
         except DataframerNotFoundError:
             return NOT_FOUND  # deleted meanwhile: neither active nor succeeded, so submit anew
 
     def is_job_active(self, status: str) -> bool:
-        return status != NOT_FOUND and self.kind.phase(status) is Phase.WORKING
+        working = status != NOT_FOUND and self.kind.phase(status) is Phase.WORKING
+        return working and self.deferrable and self.wait_for_completion
 
     def is_job_succeeded(self, status: str) -> bool:
-        return self.kind.phase(status) is Phase.SUCCEEDED
+        phase = self.kind.phase(status) if status != NOT_FOUND else None
+        waits_here = not (self.deferrable and self.wait_for_completion)
+        return phase is Phase.SUCCEEDED or (phase is Phase.WORKING and waits_here)
 
     def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        """Defer to the triggerer when waiting there; a worker waits in :meth:`get_job_result`."""
         resource_id = self.remember(external_id, context)
-        if not self.wait_for_completion:
-            self.not_waiting(resource_id)
+        if not (self.deferrable and self.wait_for_completion):
             return
         deadline = time.time() + self.timeout
-        if self.deferrable:
-            resume_kwargs: dict[str, Any] | None = None
-            execution_deadline = self.execution_deadline(context)
-            if execution_deadline is not None and execution_deadline < deadline:
-                deadline = execution_deadline
-                resume_kwargs = {EXECUTION_DEADLINE_KWARG: execution_deadline}
-            self.log.info(
-                "Deferring: the triggerer waits for Dataframer %s %s (a poll every %s s, until %s UTC); "
-                "this task holds no worker slot meanwhile.",
-                self.kind.name,
-                resource_id,
-                f"{self.poll_interval:g}",
-                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(deadline)),
-            )
-            self.defer(
-                trigger=self.make_trigger(resource_id, deadline),
-                method_name="execute_complete",
-                kwargs=resume_kwargs,
-            )
-        watch = StatusWatch(self.kind, resource_id, deadline, self.log)
-        fetch = lambda: self.hook.get_resource(self.kind, resource_id)  # noqa: E731
-        self.execute_complete(context, dict(wait_blocking(fetch, watch, self.poll_interval)))
+        resume_kwargs: dict[str, Any] | None = None
+        execution_deadline = self.execution_deadline(context)
+        if execution_deadline is not None and execution_deadline < deadline:
+            deadline = execution_deadline
+            resume_kwargs = {EXECUTION_DEADLINE_KWARG: execution_deadline}
+        self.log.info(
+            "Deferring: the triggerer waits for Dataframer %s %s (a poll every %s s, until %s UTC); "
+            "this task holds no worker slot meanwhile.",
+            self.kind.name,
+            resource_id,
+            f"{self.poll_interval:g}",
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(deadline)),
+        )
+        self.defer(
+            trigger=self.make_trigger(resource_id, deadline),
+            method_name="execute_complete",
+            kwargs=resume_kwargs,
+        )
+
+    def get_job_result(self, external_id: Any, context: Context) -> Any:
+        """Wait in the worker (at once when already finished), then :meth:`finish`."""
+        resource_id = self.remember(external_id, context)
+        if not self.wait_for_completion:
+            return self.result_without_waiting(context, resource_id)
+        watch = StatusWatch(self.kind, resource_id, time.time() + self.timeout, self.log)
+        fetch = lambda: self.hook.get_status(self.kind, resource_id)  # noqa: E731
+        return self.execute_complete(context, dict(wait_blocking(fetch, watch, self.poll_interval)))
 
     # execution_timeout while deferred
 

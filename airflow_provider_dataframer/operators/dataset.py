@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_dataframer import lineage
-from airflow_provider_dataframer.arguments import is_unresolved
+from airflow_provider_dataframer.arguments import is_template
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
@@ -152,14 +152,14 @@ class UploadSeedDatasetOperator(BaseOperator):
     def _check_arguments(self, at_construction: bool) -> None:
         """Refuse unusable arguments, naming the field; before rendering, templates are let through."""
         name = self.name
-        if not (at_construction and is_unresolved(name)) and (not isinstance(name, str) or not name.strip()):
+        if not (at_construction and is_template(name)) and (not isinstance(name, str) or not name.strip()):
             raise DataframerValidationError(
                 f"name is required: give the seed dataset a unique name, e.g. 'tickets-{{{{ ds_nodash }}}}', "
                 f"got {name!r}"
             )
         check_paths(self.paths, at_construction=at_construction)
         check_folder_names(self.folder_names, at_construction=at_construction)
-        if not (at_construction and is_unresolved(self.dataset_type)):
+        if not (at_construction and is_template(self.dataset_type)):
             self._check_dataset_type()
         description = self.description
         if description is not None and not isinstance(description, str):
@@ -179,6 +179,10 @@ class UploadSeedDatasetOperator(BaseOperator):
         return [resolve_source(value, self.storage_conn_id) for value in check_paths(self.paths)]
 
     def execute(self, context: Context) -> str:
+        with self.hook:  # closes the client on leaving
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> str:
         self._check_arguments(at_construction=False)  # rendered values are data, braces included
         upload = plan_upload(
             self._paths(),

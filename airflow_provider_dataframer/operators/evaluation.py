@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException, conf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from airflow_provider_dataframer.arguments import DEFAULT_JOB_TIMEOUT
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
 from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
@@ -17,17 +18,15 @@ from airflow_provider_dataframer.models import (
     EVALUATION,
     Evaluation,
     EvaluationCreateRequest,
+    StatusResource,
     validation_message,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
-from airflow_provider_dataframer.waiting import resolve_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dataframer.triggers.evaluation import EvaluationStatusTrigger
-
-DEFAULT_TIMEOUT = 6 * 3600.0
 
 
 class DataframerQualityGateError(DataframerError, AirflowFailException):
@@ -182,7 +181,7 @@ class CreateEvaluationOperator(DataframerCreateOperator):
     external_id_key = "dataframer_evaluation_id"
     kind = EVALUATION
     id_xcom_key = "evaluation_id"
-    construction_stand_ins = {"run_id": "00000000-0000-0000-0000-000000000000"}
+    request_model = EvaluationCreateRequest
 
     def __init__(
         self,
@@ -196,7 +195,7 @@ class CreateEvaluationOperator(DataframerCreateOperator):
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_JOB_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -222,25 +221,15 @@ class CreateEvaluationOperator(DataframerCreateOperator):
                 "A quality gate needs the evaluation's result: set wait_for_completion=True, or drop "
                 "max_deviation, property_max_deviation and min_analyzed_ratio."
             )
-        self._result: dict[str, Any] | None = None
-        self._validate(at_construction=True)
 
-    def _validate(self, at_construction: bool = False) -> EvaluationCreateRequest:
-        fields = {"run_id": run_id_of(self.run_id), "evaluation_model": self.evaluation_model}
+    def _request(self) -> EvaluationCreateRequest:
         request: EvaluationCreateRequest = EvaluationCreateRequest.build(
-            **self.request_fields(fields, at_construction)
+            run_id=run_id_of(self.run_id), evaluation_model=self.evaluation_model
         )
         return request
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        self.execute_resumable(context)
-        if self._result is None:  # reconnected to an evaluation that was still working
-            assert self.resource_id is not None
-            self._result = self._finish(self.hook.get_evaluation(self.resource_id))
-        return self._result
-
     def submit_job(self, context: Context) -> str:
-        request = self._validate()
+        request = self._request()
         create = FreshCreate(
             EVALUATION,
             f"for run {request.run_id}",
@@ -252,10 +241,10 @@ class CreateEvaluationOperator(DataframerCreateOperator):
             self.log.info("Started Dataframer evaluation %s of run %s", evaluation_id, request.run_id)
         return evaluation_id
 
-    def not_waiting(self, resource_id: str) -> None:
+    def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         evaluation = self.hook.get_evaluation(resource_id)
         self.log.info("%s; not waiting for it.", EVALUATION.describe(evaluation))
-        self._result = evaluation_summary(evaluation, self.gate)
+        return evaluation_summary(evaluation, self.gate)
 
     def make_trigger(self, resource_id: str, deadline: float) -> EvaluationStatusTrigger:
         from airflow_provider_dataframer.triggers.evaluation import EvaluationStatusTrigger
@@ -267,21 +256,12 @@ class CreateEvaluationOperator(DataframerCreateOperator):
             deadline=deadline,
         )
 
-    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        evaluation_id = self.remember(external_id, context)
-        if self._result is None:
-            self._result = self._finish(self.hook.get_evaluation(evaluation_id))
-        return self._result
+    def finish(self, context: Context, resource_id: str, resource: StatusResource | None) -> dict[str, Any]:
+        """The summary of the finished evaluation (read whole), once its gate passed."""
+        summary = evaluation_summary(self.hook.get_evaluation(resource_id), self.gate)
+        return self._apply_gate(summary)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Turn the final wait event into the summary; apply the gate."""
-        resolve_event(event)
-        self.log.info("%s", event["message"])
-        self._result = self._finish(self.hook.get_evaluation(str(event["id"])))
-        return self._result
-
-    def _finish(self, evaluation: Evaluation) -> dict[str, Any]:
-        summary = evaluation_summary(evaluation, self.gate)
+    def _apply_gate(self, summary: dict[str, Any]) -> dict[str, Any]:
         for item in summary["properties"]:
             self.log.info(
                 "Property %r: max deviation %s pp from the expected distribution, %s of samples classified.",
@@ -290,7 +270,6 @@ class CreateEvaluationOperator(DataframerCreateOperator):
                 f"{item['analyzed_ratio']:.0%}" if item["analyzed_ratio"] is not None else "an unknown share",
             )
         if summary["gate"]["failures"]:
-            self._result = summary
             raise DataframerQualityGateError(summary)
         if self.gate.enabled:
             self.log.info("Quality gate passed: %s", self.gate.model_dump(exclude_defaults=True))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
+from airflow_provider_dataframer.arguments import DEFAULT_JOB_TIMEOUT
 from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
@@ -19,16 +20,14 @@ from airflow_provider_dataframer.models import (
     RedTeamRunRequest,
     RedTeamSpec,
     RedTeamSpecRequest,
+    StatusResource,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
-from airflow_provider_dataframer.waiting import resolve_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dataframer.triggers.red_team import RedTeamRunStatusTrigger
-
-DEFAULT_TIMEOUT = 6 * 3600.0
 
 
 def stored_name(name: str) -> str:
@@ -187,12 +186,7 @@ class CreateRedTeamRunOperator(DataframerCreateOperator):
     external_id_key = "dataframer_red_team_run_id"
     kind = RED_TEAM_RUN
     id_xcom_key = "red_team_run_id"
-    construction_stand_ins = {
-        "red_team_spec_id": "00000000-0000-0000-0000-000000000000",
-        "model_name": "openai/gpt-oss-120b",
-        "number_of_behaviors": 1,
-        "number_of_prompts_per_behavior": 1,
-    }
+    request_model = RedTeamRunRequest
 
     def __init__(
         self,
@@ -205,7 +199,7 @@ class CreateRedTeamRunOperator(DataframerCreateOperator):
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_JOB_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -220,23 +214,15 @@ class CreateRedTeamRunOperator(DataframerCreateOperator):
         self.model_name = model_name
         self.number_of_behaviors = number_of_behaviors
         self.number_of_prompts_per_behavior = number_of_prompts_per_behavior
-        self._result: dict[str, Any] | None = None
-        self._validate(at_construction=True)
+        self.check_arguments({name: getattr(self, name) for name in RedTeamRunRequest.model_fields})
 
-    def _validate(self, at_construction: bool = False) -> RedTeamRunRequest:
+    def _request(self) -> RedTeamRunRequest:
         fields = {name: getattr(self, name) for name in RedTeamRunRequest.model_fields}
-        request: RedTeamRunRequest = RedTeamRunRequest.build(**self.request_fields(fields, at_construction))
+        request: RedTeamRunRequest = RedTeamRunRequest.build(**fields)
         return request
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        self.execute_resumable(context)
-        if self._result is None:
-            assert self.resource_id is not None
-            self._result = self._finish(self.hook.get_red_team_run(self.resource_id))
-        return self._result
-
     def submit_job(self, context: Context) -> str:
-        request = self._validate()
+        request = self._request()
         create = FreshCreate(
             RED_TEAM_RUN,
             f"for red-team spec {request.red_team_spec_id}",
@@ -254,10 +240,10 @@ class CreateRedTeamRunOperator(DataframerCreateOperator):
             )
         return run_id
 
-    def not_waiting(self, resource_id: str) -> None:
+    def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         run = self.hook.get_red_team_run(resource_id)
         self.log.info("%s; not waiting for it.", RED_TEAM_RUN.describe(run))
-        self._result = red_team_summary(run)
+        return red_team_summary(run)
 
     def make_trigger(self, resource_id: str, deadline: float) -> RedTeamRunStatusTrigger:
         from airflow_provider_dataframer.triggers.red_team import RedTeamRunStatusTrigger
@@ -269,20 +255,9 @@ class CreateRedTeamRunOperator(DataframerCreateOperator):
             deadline=deadline,
         )
 
-    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        run_id = self.remember(external_id, context)
-        if self._result is None:
-            self._result = self._finish(self.hook.get_red_team_run(run_id))
-        return self._result
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Turn the final wait event into the summary with the prompts."""
-        resolve_event(event)
-        self.log.info("%s", event["message"])
-        self._result = self._finish(self.hook.get_red_team_run(str(event["id"])))
-        return self._result
-
-    def _finish(self, run: RedTeamRun) -> dict[str, Any]:
+    def finish(self, context: Context, resource_id: str, resource: StatusResource | None) -> dict[str, Any]:
+        """The summary of the finished run with its prompts (read whole: the wait read its status)."""
+        run = self.hook.get_red_team_run(resource_id)
         summary = red_team_summary(run)
         self.log.info(
             "Dataframer red-team run %s: %d behaviors, %d adversarial prompts.",

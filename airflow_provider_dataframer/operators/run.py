@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_dataframer import lineage
-from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
+from airflow_provider_dataframer.arguments import DEFAULT_TIMEOUT, check_wait_arguments, is_template
 from airflow_provider_dataframer.destinations import check_destination_value, open_destination
 from airflow_provider_dataframer.exceptions import (
     DataframerError,
@@ -27,11 +27,12 @@ from airflow_provider_dataframer.models import (
     Phase,
     Run,
     RunCreateRequest,
+    StatusResource,
     partial_failure_message,
     run_summary,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
-from airflow_provider_dataframer.waiting import TaskLogger, resolve_event
+from airflow_provider_dataframer.waiting import TaskLogger
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 
-DEFAULT_TIMEOUT = 24 * 3600.0
 DEFAULT_TRANSFER_TIMEOUT = 6 * 3600.0
 
 
@@ -206,7 +206,7 @@ class CreateRunOperator(DataframerCreateOperator):
     external_id_key = "dataframer_run_id"
     kind = RUN
     id_xcom_key = "run_id"
-    construction_stand_ins = {"spec_id": "00000000-0000-0000-0000-000000000000", "number_of_samples": 1}
+    request_model = RunCreateRequest
 
     def __init__(
         self,
@@ -262,29 +262,21 @@ class CreateRunOperator(DataframerCreateOperator):
         self.revision_thinking_budget = revision_thinking_budget
         self.tools = tools
         self.cancel_on_kill = cancel_on_kill
-        self._result: dict[str, Any] | None = None
-        self._validate(at_construction=True)
+        self.check_arguments({name: getattr(self, name) for name in RunCreateRequest.model_fields})
 
     @property
     def run_id(self) -> str | None:
         """The id of the run this task started, once known."""
         return self.resource_id
 
-    def _validate(self, at_construction: bool = False) -> RunCreateRequest:
-        fields = {name: getattr(self, name) for name in RunCreateRequest.model_fields}
-        return RunCreateRequest.build(**self.request_fields(fields, at_construction))
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        self.execute_resumable(context)
-        if self._result is None:  # reconnected to a run that was still working: it is finished now
-            assert self.run_id is not None
-            self._result = self._summarize(self.hook.get_run(self.run_id))
-        return self._result
+    def _request(self) -> RunCreateRequest:
+        """The create request from the rendered arguments, validated as a whole."""
+        return RunCreateRequest.build(**{name: getattr(self, name) for name in RunCreateRequest.model_fields})
 
     # ResumableJobMixin: submit once, then wait (or reconnect to the stored run after a crash).
 
     def submit_job(self, context: Context) -> str:
-        request = self._validate()
+        request = self._request()
         for note in request.advice():
             self.log.warning("%s", note)
         run_id, adopted = create_once(
@@ -299,10 +291,10 @@ class CreateRunOperator(DataframerCreateOperator):
             )
         return run_id
 
-    def not_waiting(self, resource_id: str) -> None:
+    def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         run = self.hook.get_run(resource_id)
         self.log.info("%s; not waiting for it.", RUN.describe(run))
-        self._result = run_summary(run)
+        return run_summary(run)
 
     def make_trigger(self, resource_id: str, deadline: float) -> RunStatusTrigger:
         from airflow.triggers.base import BaseTrigger
@@ -324,22 +316,10 @@ class CreateRunOperator(DataframerCreateOperator):
             cancel_on_kill=self.cancel_on_kill,
         )
 
-    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        run_id = self.remember(external_id, context)
-        if self._result is None:  # it had already succeeded before this try
-            self._result = self._summarize(self.hook.get_run(run_id))
-        return self._result
-
-    def _summarize(self, run: Run) -> dict[str, Any]:
+    def finish(self, context: Context, resource_id: str, resource: StatusResource | None) -> dict[str, Any]:
+        """The summary of the finished run (its files come with the run the wait read last)."""
+        run = resource if isinstance(resource, Run) else self.hook.get_run(resource_id)
         return report_finished_run(run, self.log)
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Turn the final wait event into the run summary, or raise with the server's message."""
-        resource = resolve_event(event)
-        self.log.info("%s", event["message"])
-        run = resource if isinstance(resource, Run) else self.hook.get_run(str(event["id"]))
-        self._result = self._summarize(run)
-        return self._result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
         """Lineage: the spec is the input, the run (its generated data) the output."""
@@ -350,7 +330,7 @@ class CreateRunOperator(DataframerCreateOperator):
 
     def on_kill(self) -> None:
         """Cancel the run, unless it finished, so that a killed task leaves no paid work running."""
-        if not (self.cancel_on_kill and self.run_id) or self._result is not None:
+        if not (self.cancel_on_kill and self.run_id) or self.finished:
             return
         hook = DataframerHook(self.dataframer_conn_id)
         try:
@@ -446,7 +426,7 @@ class DownloadRunFilesOperator(BaseOperator):
         if not isinstance(unzip, bool):
             raise DataframerValidationError(f"unzip must be True or False, got {unzip!r}")
         check_destination_value(destination, at_construction=True)
-        if not is_unresolved(run_id) and not isinstance(run_id, Mapping):
+        if not is_template(run_id) and not isinstance(run_id, Mapping):
             run_id_from(run_id)
 
     @cached_property
@@ -455,6 +435,10 @@ class DownloadRunFilesOperator(BaseOperator):
         return DataframerHook(self.dataframer_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        with self.hook:  # closes the client on leaving
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> dict[str, Any]:
         run_id = run_id_from(self.run_id)
         destination = open_destination(self.destination, self.destination_conn_id)
         destination.prepare()
@@ -562,7 +546,7 @@ class DeleteRunOperator(BaseOperator):
             raise DataframerValidationError(
                 "keep_latest applies to spec_id only; drop it when deleting by run_id."
             )
-        if keep_latest is not None and not is_unresolved(keep_latest):
+        if keep_latest is not None and not is_template(keep_latest):
             self._keep(keep_latest)
 
     @staticmethod
@@ -581,6 +565,10 @@ class DeleteRunOperator(BaseOperator):
         return DataframerHook(self.dataframer_conn_id)
 
     def execute(self, context: Context) -> list[str]:
+        with self.hook:  # closes the client on leaving
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> list[str]:
         if self.run_id is not None:
             run_id = run_id_from(self.run_id)
             try:

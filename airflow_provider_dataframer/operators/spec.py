@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, conf
 
 from airflow_provider_dataframer import lineage
-from airflow_provider_dataframer.arguments import is_unresolved
+from airflow_provider_dataframer.arguments import DEFAULT_TIMEOUT
 from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
@@ -22,7 +22,6 @@ from airflow_provider_dataframer.models import (
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.scrubbing import register_secret
-from airflow_provider_dataframer.waiting import resolve_event
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
-
-DEFAULT_TIMEOUT = 24 * 3600.0
 
 
 class SpecCreate(NamedCreate[Spec]):
@@ -163,13 +160,7 @@ class CreateSpecOperator(DataframerCreateOperator):
     external_id_key = "dataframer_spec_id"
     kind = SPEC
     id_xcom_key = "spec_id"
-    construction_stand_ins = {
-        "name": "rendered at run time",
-        "generation_objectives": "rendered at run time",
-        "dataset_id": "00000000-0000-0000-0000-000000000000",
-        "spec_generation_model_name": None,
-        **dict.fromkeys(DATABRICKS_FIELDS, "rendered at run time"),
-    }
+    request_model = SpecCreateRequest
 
     def __init__(
         self,
@@ -222,39 +213,32 @@ class CreateSpecOperator(DataframerCreateOperator):
                 "Pass either databricks_conn_id or the databricks_* fields, not both."
             )
         self._mask_secrets()
-        self._validate(at_construction=True)
+        self.check_arguments({field: getattr(self, field) for field in SpecCreateRequest.model_fields})
 
     @property
     def spec_id(self) -> str | None:
         """The id of the spec this task created or adopted, once known."""
         return self.resource_id
 
-    def _validate(self, at_construction: bool = False) -> SpecCreateRequest:
+    def _request(self) -> SpecCreateRequest:
+        """The create request from the rendered arguments, validated as a whole."""
         fields = {field: getattr(self, field) for field in SpecCreateRequest.model_fields}
-        fields = self.request_fields(fields, at_construction)
         databricks_model = str(fields["spec_generation_model_name"] or "").startswith("databricks/")
-        if not at_construction and self.databricks_conn_id and databricks_model:
+        if self.databricks_conn_id and databricks_model:
             # Only a databricks model takes the credentials: never send a secret that is not needed.
             fields.update(databricks_fields_from_connection(self.databricks_conn_id))
         return SpecCreateRequest.build(**fields)
 
     def _mask_secrets(self) -> None:
-        if isinstance(self.databricks_client_secret, str) and not is_unresolved(
-            self.databricks_client_secret
-        ):
+        if isinstance(self.databricks_client_secret, str):
             register_secret(self.databricks_client_secret)
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         super().render_template_fields(context, jinja_env)
         self._mask_secrets()
 
-    def execute(self, context: Context) -> str:
-        self.execute_resumable(context)
-        assert self.resource_id is not None
-        return self.resource_id
-
     def submit_job(self, context: Context) -> str:
-        request = self._validate()
+        request = self._request()
         if request.spec_generation_model_name and not is_known_model(request.spec_generation_model_name):
             self.log.warning(
                 "Model %r is not in the list this provider knows; sending it as is (the server decides).",
@@ -276,16 +260,6 @@ class CreateSpecOperator(DataframerCreateOperator):
             poll_interval=self.poll_interval,
             deadline=deadline,
         )
-
-    def get_job_result(self, external_id: Any, context: Context) -> str:
-        return self.remember(external_id, context)
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
-        """Turn the final wait event into the spec id, or raise with the server's message."""
-        self.resource_id = str(event["id"])
-        resolve_event(event)
-        self.log.info("%s", event["message"])
-        return self.resource_id
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
         """Lineage: the seed dataset (if any) is the input, the spec the output."""
@@ -361,8 +335,6 @@ class UpdateSpecOperator(BaseOperator):
             raise DataframerValidationError(
                 "UpdateSpecOperator needs exactly one of content_yaml (the YAML) and yaml_path (a file)."
             )
-        if isinstance(content_yaml, str) and not is_unresolved(content_yaml):
-            spec_section(content_yaml, "content_yaml")
 
     def _yaml(self) -> tuple[str, str]:
         if self.content_yaml is not None:
@@ -377,12 +349,17 @@ class UpdateSpecOperator(BaseOperator):
 
     def execute(self, context: Context) -> int:
         spec_id = str(self.spec_id).strip()
-        if is_unresolved(self.spec_id) or not spec_id:
+        if not spec_id:
             raise DataframerValidationError(f"spec_id must be a spec id, got {self.spec_id!r}")
         content, source = self._yaml()
         wanted = spec_section(content, source)
-        hook = DataframerHook(self.dataframer_conn_id)
         context["ti"].xcom_push(key="spec_id", value=spec_id)
+        with DataframerHook(self.dataframer_conn_id) as hook:
+            return self._add_version(hook, spec_id, content, source, wanted)
+
+    def _add_version(
+        self, hook: DataframerHook, spec_id: str, content: str, source: str, wanted: dict[str, Any]
+    ) -> int:
         versions = hook.get_spec_with_versions(spec_id).versions or []
         latest = versions[-1].get("content_yaml") if versions else None
         if latest and spec_section(latest, "the latest version") == wanted:

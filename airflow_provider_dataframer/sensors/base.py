@@ -62,7 +62,7 @@ class DataframerStatusSensor(BaseSensorOperator):
     def resource_id(self) -> str:
         """The id waited for, once rendered."""
         value = getattr(self, self.id_field)
-        if not isinstance(value, str) or not value.strip() or "{{" in value:
+        if not isinstance(value, str) or not value.strip():
             raise DataframerValidationError(f"{self.id_field} must be a {self.kind.name} id, got {value!r}")
         return value.strip()
 
@@ -72,7 +72,7 @@ class DataframerStatusSensor(BaseSensorOperator):
             self._watch = StatusWatch(self.kind, resource_id, float("inf"), self.log)
             context["ti"].xcom_push(key=self.id_field, value=resource_id)
         try:
-            return self._watch.observe(self.hook.get_resource(self.kind, resource_id))
+            return self._watch.observe(self.hook.get_status(self.kind, resource_id))
         except DataframerError as exc:
             return self._watch.observe_error(exc)
 
@@ -83,6 +83,10 @@ class DataframerStatusSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=self.execute_complete(context, dict(event)))
 
     def execute(self, context: Context) -> Any:
+        with self.hook:  # closes the client on leaving (also when deferring)
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
         event = self._observe(context)
@@ -109,7 +113,8 @@ class DataframerStatusSensor(BaseSensorOperator):
             raise AirflowSensorTimeout(event.get("message", "Timed out"))
         resource = resolve_event(event)
         self.log.info("%s", event["message"])
-        return self.result(resource, str(event["id"]))
+        with self.hook:
+            return self.result(resource, str(event["id"]))
 
     def result(self, resource: StatusResource | None, resource_id: str) -> Any:
         """The XCom value of a successful wait (the id; runs return their summary)."""

@@ -10,17 +10,18 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import ResourceKind
-from airflow_provider_dataframer.waiting import StatusWatch
+from airflow_provider_dataframer.waiting import StatusWatch, wait_async
 
 
 class DataframerStatusTrigger(BaseTrigger):
     """
     Poll a Dataframer object until it reaches a terminal status, then yield exactly one event.
 
-    Subclasses only name what they wait for (``kind``) and the keyword of its id. The triggers of
-    one connection in one triggerer share one status poller (:mod:`airflow_provider_dataframer.polling`):
-    one pooled client, and for many specs one list call per interval instead of one GET each. Each
-    trigger keeps its own deadline, poll interval and error handling (its own ``StatusWatch``).
+    Subclasses only name what they wait for (``kind``) and the keyword of its id. :meth:`run` is
+    the loop of :func:`~airflow_provider_dataframer.waiting.wait_async` ("observe, decide, sleep")
+    over this trigger's own ``StatusWatch`` (its deadline, interval and error handling). The
+    triggers of one connection in one triggerer share a pooled client, and for many specs or runs
+    one list call per interval (:mod:`~airflow_provider_dataframer.triggers.shared_client`).
 
     :param resource_id: the id of the spec or run.
     :param dataframer_conn_id: the Airflow connection id.
@@ -58,11 +59,17 @@ class DataframerStatusTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        # Only the triggerer needs the poller: DAG files that import the operators do not load it.
-        from airflow_provider_dataframer.polling import wait_for_status
+        # Only the triggerer needs the shared client: DAG files that import operators skip it.
+        from airflow_provider_dataframer.triggers.shared_client import shared_client
 
         watch = StatusWatch(self.kind, self.resource_id, self.deadline, self.log)
-        event = await wait_for_status(
-            self.kind, self.resource_id, self.dataframer_conn_id, self.poll_interval, watch
-        )
+        try:
+            async with shared_client(self.dataframer_conn_id) as client:
+                with client.watching(self.kind, self.resource_id, self.poll_interval) as fetch:
+                    event = await wait_async(fetch, watch, self.poll_interval)
+        except Exception as exc:  # no such connection, no API key: an error event, not a crash
+            failed = watch.observe_error(exc)
+            if failed is None:
+                raise
+            event = failed
         yield TriggerEvent(dict(event))

@@ -192,7 +192,7 @@ def test_a_malformed_200_during_a_wait_is_waited_through() -> None:
     )
     hook = DataframerHook()
     watch = StatusWatch(RUN, SPEC_ID, time.time() + 60, Log())
-    event = wait_blocking(lambda: hook.get_resource(RUN, SPEC_ID), watch, 0.01, sleep=lambda _: None)
+    event = wait_blocking(lambda: hook.get_status(RUN, SPEC_ID), watch, 0.01, sleep=lambda _: None)
     assert event["status"] == "success"
 
 

@@ -226,10 +226,10 @@ def test_list_and_delete_specs() -> None:
 
 
 @respx.mock
-async def test_async_get_resource_and_close() -> None:
+async def test_async_get_status_and_close() -> None:
     respx.get(f"{SPECS_URL}{SPEC_ID}/").respond(json={"id": SPEC_ID, "status": "PROCESSING"})
     hook = DataframerHook()
-    spec = await hook.aget_resource(SPEC, SPEC_ID)
+    spec = await hook.aget_status(SPEC, SPEC_ID)
     assert spec.status == "PROCESSING"
     client = await hook.get_async_conn()
     await hook.aclose()
@@ -246,7 +246,7 @@ async def test_async_retries_like_sync(mocker) -> None:  # type: ignore[no-untyp
         ]
     )
     hook = DataframerHook()
-    assert (await hook.aget_resource(SPEC, SPEC_ID)).status == "SUCCEEDED"
+    assert (await hook.aget_status(SPEC, SPEC_ID)).status == "SUCCEEDED"
     await hook.aclose()
     assert route.call_count == 2
     sleep.assert_awaited_once_with(2.0)

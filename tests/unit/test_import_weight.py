@@ -8,7 +8,7 @@ import sys
 
 # The SDK (~130 ms to import) is loaded when a hook first talks to the API, not at DAG parse.
 HEAVY = ("dataframer_emulator", "dataframer", "fastapi", "uvicorn", "pandas", "numpy", "starlette")
-TRIGGERER_SIDE = ("airflow_provider_dataframer.triggers.", "airflow_provider_dataframer.polling")
+TRIGGERER_SIDE = ("airflow_provider_dataframer.triggers.",)
 PROBE = """
 import json, sys, time
 import airflow  # a DAG file's parse already pays for Airflow itself

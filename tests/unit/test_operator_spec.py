@@ -10,10 +10,13 @@ import pytest
 import respx
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerValidationError
+from airflow_provider_dataframer.exceptions import (
+    DataframerApiError,
+    DataframerValidationError,
+    DataframerWaitError,
+)
 from airflow_provider_dataframer.operators.spec import CreateSpecOperator
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
-from airflow_provider_dataframer.waiting import DataframerWaitError
 from tests.conftest import TEST_BASE_URL
 
 SPECS_URL = f"{TEST_BASE_URL}/api/dataframer/specs/"
@@ -50,9 +53,17 @@ def operator(**kwargs: Any) -> CreateSpecOperator:
         ({"timeout": -1}, "timeout must be a positive number"),
     ],
 )
-def test_invalid_arguments_fail_at_construction(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(DataframerValidationError, match=message):
-        operator(**kwargs)
+def test_invalid_arguments_are_refused_before_any_request(kwargs: dict[str, Any], message: str) -> None:
+    """Arguments that are not templated fail at construction, templated ones once rendered."""
+    with pytest.raises(DataframerValidationError, match=message), respx.mock:  # no route: no request
+        operator(**kwargs).execute(context())
+
+
+def test_an_argument_that_is_not_templated_fails_at_construction() -> None:
+    with pytest.raises(
+        DataframerValidationError, match="extrapolate_values: Input should be a valid boolean"
+    ):
+        operator(extrapolate_values="sometimes")
 
 
 def test_templated_values_are_validated_after_rendering() -> None:

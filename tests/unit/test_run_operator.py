@@ -12,12 +12,11 @@ import respx
 from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_dataframer.exceptions import DataframerValidationError
+from airflow_provider_dataframer.exceptions import DataframerValidationError, DataframerWaitError
 from airflow_provider_dataframer.links import DataframerRunLink
 from airflow_provider_dataframer.models import RunCreateRequest
 from airflow_provider_dataframer.operators.run import CreateRunOperator
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
-from airflow_provider_dataframer.waiting import DataframerWaitError
 from tests.conftest import TEST_BASE_URL
 
 RUNS_URL = f"{TEST_BASE_URL}/api/dataframer/runs/"
@@ -66,9 +65,10 @@ DONE = run(
         ({"timeout": 0}, "timeout must be a positive number"),
     ],
 )
-def test_invalid_arguments_fail_at_construction(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(DataframerValidationError, match=message):
-        operator(**kwargs)
+def test_invalid_arguments_are_refused_before_any_request(kwargs: dict[str, Any], message: str) -> None:
+    """Arguments that are not templated fail at construction, templated ones once rendered."""
+    with pytest.raises(DataframerValidationError, match=message), respx.mock:  # no route: no request
+        operator(**kwargs).execute(context())
 
 
 def test_templated_values_are_checked_after_rendering() -> None:
@@ -235,8 +235,12 @@ def test_reconnect_checks() -> None:
     op = operator()
     status = op.get_job_status(RUN_ID, context())
     assert not op.is_job_active(status) and not op.is_job_succeeded(status)
-    assert op.is_job_active("IN_PROGRESS") and op.is_job_succeeded("SUCCEEDED")
-    assert not op.is_job_active("CANCELED")
+    assert op.is_job_succeeded("SUCCEEDED") and not op.is_job_active("CANCELED")
+    # A run still working: a deferrable task reconnects and defers again; a worker that waits
+    # anyway takes the already-succeeded path, whose get_job_result waits for it.
+    assert not op.is_job_active("IN_PROGRESS") and op.is_job_succeeded("IN_PROGRESS")
+    deferring = operator(deferrable=True)
+    assert deferring.is_job_active("IN_PROGRESS") and not deferring.is_job_succeeded("IN_PROGRESS")
 
 
 @respx.mock

@@ -9,13 +9,12 @@ import pytest
 import respx
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, PokeReturnValue, TaskDeferred
 
-from airflow_provider_dataframer.exceptions import DataframerValidationError
+from airflow_provider_dataframer.exceptions import DataframerValidationError, DataframerWaitError
 from airflow_provider_dataframer.links import DataframerRunLink, DataframerSpecLink
 from airflow_provider_dataframer.sensors.run import RunStatusSensor
 from airflow_provider_dataframer.sensors.spec import SpecStatusSensor
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
-from airflow_provider_dataframer.waiting import DataframerWaitError
 from tests.conftest import TEST_BASE_URL
 
 SPEC_ID = "9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21"

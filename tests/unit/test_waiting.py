@@ -9,10 +9,10 @@ from airflow_provider_dataframer.exceptions import (
     DataframerAuthError,
     DataframerNotFoundError,
     DataframerTransportError,
+    DataframerWaitError,
 )
 from airflow_provider_dataframer.models import RUN, SPEC, Run, Spec
 from airflow_provider_dataframer.waiting import (
-    DataframerWaitError,
     StatusWatch,
     resolve_event,
     wait_blocking,

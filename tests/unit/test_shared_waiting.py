@@ -1,4 +1,4 @@
-"""The shared status poller: many triggers of one connection, one poller, each its own outcome."""
+"""Triggers of one connection share a pooled client and list calls; each keeps its own outcome."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ import httpx
 import pytest
 import respx
 
-from airflow_provider_dataframer import polling
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.models import RUN, SPEC, ResourceKind
+from airflow_provider_dataframer.triggers import list_feed, shared_client
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
-from airflow_provider_dataframer.waiting import StatusWatch
+from airflow_provider_dataframer.waiting import StatusWatch, wait_async
 from tests.conftest import TEST_API_KEY, TEST_BASE_URL, connection_json
 
 INTERVAL = 0.02
@@ -142,12 +142,11 @@ def api() -> Iterator[FakeDataframer]:
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_pollers() -> Iterator[None]:
+def _no_leftover_clients() -> Iterator[None]:
     yield
-    for state in list(polling._LOOP_STATES.values()):
-        loop = state.loop_ref()
-        if loop is not None and not loop.is_closed():
-            assert not [p for p in state.pollers.values() if not p.closed], "a poller outlived its waiters"
+    for loop, shared in list(shared_client._BY_LOOP.items()):
+        if not loop.is_closed():
+            assert not shared.clients, "a shared client outlived its waiters"
 
 
 def spec_trigger(spec_id: str, **kwargs: Any) -> SpecStatusTrigger:
@@ -156,13 +155,13 @@ def spec_trigger(spec_id: str, **kwargs: Any) -> SpecStatusTrigger:
     return SpecStatusTrigger(spec_id=uid(spec_id), **kwargs)
 
 
-async def until_pollers(count: int) -> list[polling.StatusPoller]:
-    """The running loop's pollers once there are ``count`` (the first connection lookup is slow)."""
+async def until_clients(count: int) -> list[shared_client.SharedClient]:
+    """The running loop's shared clients once there are ``count`` (the first lookup is slow)."""
     for _ in range(2000):  # up to 10 s: connection lookups are slow on a loaded CI machine
-        if len(polling.pollers()) >= count:
+        if len(shared_client.open_clients()) >= count:
             break
         await asyncio.sleep(0.005)
-    return polling.pollers()
+    return shared_client.open_clients()
 
 
 async def run_all(*triggers: DataframerStatusTrigger) -> list[dict[str, Any]]:
@@ -186,7 +185,7 @@ async def test_many_spec_waiters_share_one_list_call_per_interval(api: FakeDataf
     assert all("content_yaml" not in e["resource"] for e in events), "the YAML is not stored in the event"
     assert len(api.gets()) == 50, "one GET per spec, to read it whole once the list says it is done"
     assert 5 <= len(api.lists()) <= 9, "about one list call per interval until the slowest spec is done"
-    assert not polling.pollers(), "the poller closed when its last waiter left"
+    assert not shared_client.open_clients(), "the client closed when its last waiter left"
 
 
 async def test_mixed_outcomes_keep_each_triggers_own_semantics(api: FakeDataframer) -> None:
@@ -245,15 +244,16 @@ async def test_cancelled_triggers_unregister_and_the_last_one_closes_the_client(
         api.add("specs", f"s{n}", "PROCESSING")
     aclose = mocker.spy(httpx.AsyncClient, "aclose")
     tasks = [asyncio.ensure_future(run_all(spec_trigger(f"s{n}"))) for n in range(8)]
-    [poller] = await until_pollers(1)
+    [client] = await until_clients(1)
     await asyncio.sleep(0.05)
-    assert poller.waiting(SPEC) == 8 and poller.is_listing(SPEC)
+    feed = client.feed(SPEC)
+    assert feed is not None and feed.waiters == 8 and feed.listing
 
     for task in tasks[:5]:
         task.cancel()
     await asyncio.gather(*tasks[:5], return_exceptions=True)
-    assert poller.waiting(SPEC) == 3
-    assert not poller.closed and aclose.call_count == 0
+    assert feed.waiters == 3
+    assert not client.closed and aclose.call_count == 0
     lists_before = len(api.lists())
     await asyncio.sleep(0.1)
     assert len(api.lists()) > lists_before, "the others are still polled"
@@ -261,8 +261,8 @@ async def test_cancelled_triggers_unregister_and_the_last_one_closes_the_client(
     for task in tasks[5:]:
         task.cancel()
     await asyncio.gather(*tasks[5:], return_exceptions=True)
-    assert poller.closed and aclose.call_count == 1
-    assert not polling.pollers()
+    assert client.closed and aclose.call_count == 1
+    assert not shared_client.open_clients()
     calls = len(api.calls)
     await asyncio.sleep(0.1)
     assert len(api.calls) == calls, "nothing is polled once every trigger is gone"
@@ -271,7 +271,7 @@ async def test_cancelled_triggers_unregister_and_the_last_one_closes_the_client(
 async def test_a_failing_list_call_falls_back_to_per_id_gets(
     api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(polling, "LIST_RETRY_AFTER", 0.15)
+    monkeypatch.setattr(list_feed, "LIST_RETRY_AFTER", 0.15)
     api.failing_lists = 10**6  # the list endpoint is down for good
     ids = [api.add("specs", f"s{n}", *(["PROCESSING"] * 8), "SUCCEEDED") for n in range(6)]
     events = await run_all(*(spec_trigger(i, poll_interval=0.04) for i in ids))
@@ -300,7 +300,7 @@ async def test_a_list_that_is_not_a_list_falls_back_too() -> None:
 
 async def test_few_waiters_are_read_by_id_at_most_once_per_interval(api: FakeDataframer) -> None:
     interval = 0.05
-    few = polling.LIST_MIN_WAITERS - 1
+    few = list_feed.LIST_MIN_WAITERS - 1
     for n in range(few):
         api.add("specs", f"s{n}", "PROCESSING", "PROCESSING", "PROCESSING", "SUCCEEDED")
     events = await run_all(*(spec_trigger(f"s{n}", poll_interval=interval) for n in range(few)))
@@ -316,7 +316,7 @@ async def test_first_polls_of_triggers_started_together_are_spread(
     api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Per-id (here: runs below a raised threshold), 200 triggers started at once do not stampede."""
-    monkeypatch.setattr(polling, "LIST_MIN_WAITERS", 10**6)
+    monkeypatch.setattr(list_feed, "LIST_MIN_WAITERS", 10**6)
     ids = [api.add("runs", f"r{n}", "PROCESSING") for n in range(200)]
     triggers = [RunStatusTrigger(run_id=uid(i), poll_interval=10, deadline=time.time() + 30) for i in ids]
     task = asyncio.ensure_future(run_all(*triggers))
@@ -331,7 +331,7 @@ async def test_first_polls_of_triggers_started_together_are_spread(
 async def test_the_list_threshold_grows_with_the_size_of_the_unpaged_list(
     api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(polling, "LIST_ITEMS_PER_GET", 100)
+    monkeypatch.setattr(list_feed, "LIST_ITEMS_PER_GET", 100)
     api.extra_listed = 2000  # the company has 2,000 specs: the list costs about 20 GETs
     ids = [api.add("specs", f"s{n}", *(["PROCESSING"] * 6), "SUCCEEDED") for n in range(6)]
     events = await run_all(*(spec_trigger(i) for i in ids))
@@ -356,7 +356,7 @@ async def test_runs_are_listed_with_their_progress_and_read_whole_at_the_end(api
     assert api.lists() and len(api.gets()) == 11
 
 
-async def test_two_connections_two_pollers_each_with_its_own_account(
+async def test_two_connections_two_clients_each_with_its_own_account(
     api: FakeDataframer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = FakeDataframer(OTHER_BASE_URL, OTHER_API_KEY)
@@ -364,17 +364,17 @@ async def test_two_connections_two_pollers_each_with_its_own_account(
     monkeypatch.setenv(
         "AIRFLOW_CONN_DATAFRAMER_OTHER", connection_json(OTHER_BASE_URL, OTHER_API_KEY, **fast)
     )
-    created: list[polling.StatusPoller] = []
-    make_poller = polling.StatusPoller.__init__
+    created: list[shared_client.SharedClient] = []
+    make_client = shared_client.SharedClient.__init__
 
-    def record(poller: polling.StatusPoller, *args: Any, **kwargs: Any) -> None:
-        make_poller(poller, *args, **kwargs)
-        created.append(poller)
+    def record(client: shared_client.SharedClient, *args: Any, **kwargs: Any) -> None:
+        make_client(client, *args, **kwargs)
+        created.append(client)
 
-    monkeypatch.setattr(polling.StatusPoller, "__init__", record)
-    # A second id of the default account: same settings, so the same poller as the default.
+    monkeypatch.setattr(shared_client.SharedClient, "__init__", record)
+    # A second id of the default account: same settings, so the same client as the default.
     monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_ALIAS", connection_json(**fast))
-    # The default deployment with a revoked key: a poller of its own, whose calls carry that key.
+    # The default deployment with a revoked key: a client of its own, whose calls carry that key.
     revoked = connection_json(password="df-revoked-key-99aa01", **fast)
     monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_REVOKED", revoked)
     with respx.mock(assert_all_called=False) as router:
@@ -388,8 +388,8 @@ async def test_two_connections_two_pollers_each_with_its_own_account(
         triggers += [spec_trigger(f"b{n}", dataframer_conn_id="dataframer_other") for n in range(6)]
         triggers.append(spec_trigger("a0", dataframer_conn_id="dataframer_revoked"))
         events = await run_all(*triggers)
-    # Every poller made, counted as it is made: the revoked key's poller may be gone already.
-    urls = sorted(poller.settings.base_url for poller in created)
+    # Every client made, counted as it is made: the revoked key's client may be gone already.
+    urls = sorted(client.settings.base_url for client in created)
     assert urls == [TEST_BASE_URL, TEST_BASE_URL, OTHER_BASE_URL]
     assert [e["status"] for e in events[:6]] == ["success"] * 6
     assert [e["status"] for e in events[6:12]] == ["failed"] * 6
@@ -398,14 +398,14 @@ async def test_two_connections_two_pollers_each_with_its_own_account(
     assert all(id_.startswith("b") for _, _, id_ in other.calls if id_ != "specs")
 
 
-def test_a_new_event_loop_gets_new_pollers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_event_loop_gets_new_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     """A restarted triggerer (or the next test) runs a new loop: nothing of the old one is reused."""
     seen: list[int] = []
 
     async def wait_some(fake: FakeDataframer, prefix: str) -> list[str]:
         ids = [fake.add("specs", f"{prefix}{n}", *(["PROCESSING"] * 3), "SUCCEEDED") for n in range(5)]
         task = asyncio.ensure_future(run_all(*(spec_trigger(i) for i in ids)))
-        seen.extend(id(p) for p in await until_pollers(1))
+        seen.extend(id(c) for c in await until_clients(1))
         return [e["status"] for e in await task]
 
     for prefix in ("first", "second"):
@@ -414,8 +414,8 @@ def test_a_new_event_loop_gets_new_pollers(monkeypatch: pytest.MonkeyPatch) -> N
             fake.mount(router)
             assert asyncio.run(wait_some(fake, prefix)) == ["success"] * 5
     assert len(seen) == 2 and seen[0] != seen[1]
-    live = [s for s in polling._LOOP_STATES.values() if (loop := s.loop_ref()) and not loop.is_closed()]
-    assert not live, "the states of closed loops are dropped"
+    live = [loop for loop in shared_client._BY_LOOP if not loop.is_closed()]
+    assert not live, "what closed loops shared is dropped"
 
 
 async def test_a_trigger_cancelled_in_one_loop_leaves_nothing_for_the_next(api: FakeDataframer) -> None:
@@ -425,7 +425,7 @@ async def test_a_trigger_cancelled_in_one_loop_leaves_nothing_for_the_next(api: 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not polling.pollers()
+    assert not shared_client.open_clients()
 
 
 async def test_observations_are_logged_in_each_triggers_own_context(api: FakeDataframer) -> None:
@@ -445,7 +445,9 @@ async def test_observations_are_logged_in_each_triggers_own_context(api: FakeDat
     async def wait(spec_id: str) -> dict[str, Any]:
         current.set(spec_id)
         watch = StatusWatch(SPEC, uid(spec_id), time.time() + 30, Recorder(spec_id))
-        return dict(await polling.wait_for_status(SPEC, uid(spec_id), "dataframer_default", INTERVAL, watch))
+        async with shared_client.shared_client("dataframer_default") as client:
+            with client.watching(SPEC, uid(spec_id), INTERVAL) as fetch:
+                return dict(await wait_async(fetch, watch, INTERVAL))
 
     ids = [api.add("specs", f"s{n}", "PROCESSING", "PROCESSING", "SUCCEEDED") for n in range(8)]
     events = await asyncio.gather(*(wait(i) for i in ids))
@@ -472,7 +474,7 @@ async def test_a_connection_without_api_key_is_an_error_event(monkeypatch: pytes
 
 
 @pytest.mark.parametrize("kind", [SPEC, RUN], ids=["specs", "runs"])
-def test_the_sdk_list_items_carry_what_the_poller_reads(kind: ResourceKind) -> None:
+def test_the_sdk_list_items_carry_what_the_list_feed_reads(kind: ResourceKind) -> None:
     """The official SDK (generated from the API's OpenAPI spec) is the contract for list items."""
     from dataframer.types.dataframer.run_list_response import RunListResponseItem
     from dataframer.types.dataframer.spec_list_response import SpecListResponseItem
@@ -498,7 +500,8 @@ async def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     async def transport_of() -> object:
         hook = DataframerHook.for_triggerer(public)
         client = await hook.get_async_conn()
-        assert client.max_retries == 0, "each poll is one attempt: the next poll is its retry"
+        assert hook._async_client_one_attempt is not None
+        assert hook._async_client_one_attempt.max_retries == 0, "a poll is one attempt"
         transport = client._client._transport
         await hook.aclose()
         return transport
@@ -521,9 +524,9 @@ async def test_a_throttled_poll_is_not_retried_inside_and_the_deadline_holds() -
             429, headers={"Retry-After": "2"}, json={"detail": "Too many requests."}
         )
         started = time.time()
-        [event] = await run_all(spec_trigger("slow", poll_interval=0.02, deadline=started + 0.3))
+        [event] = await run_all(spec_trigger("slow", poll_interval=0.02, deadline=started + 1.0))
     assert event["status"] == "timeout"
-    assert time.time() - started < 1.0, "no backoff inside a poll holds the wait past its deadline"
+    assert time.time() - started < 2.0, "the 2 s Retry-After is cut short by the deadline"
     # The first poll, then the last one at the deadline: Retry-After kept the 0.02 s interval off.
     assert throttled.call_count == 2
 
@@ -537,9 +540,10 @@ async def test_a_throttled_list_stays_a_list_and_waits_as_asked() -> None:
         )
         api.mount(router)
         task = asyncio.ensure_future(run_all(*(spec_trigger(i) for i in ids)))
-        [poller] = await until_pollers(1)
+        [client] = await until_clients(1)
         await asyncio.sleep(1.0)
-        assert poller.is_listing(SPEC), "throttling is no reason to send one GET per spec instead"
+        feed = client.feed(SPEC)
+        assert feed is not None and feed.listing, "throttling is no reason to send one GET per spec"
         calls = listed.call_count
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""The shared poller over real HTTP: the emulator on loopback, the pooled client's real transport."""
+"""Shared waiting over real HTTP: the emulator on loopback, the pooled client's real transport."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_dataframer import polling
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.triggers import shared_client
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
 from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
@@ -51,18 +51,18 @@ async def test_specs_and_runs_over_real_http_on_the_pooled_transport(
     triggers.append(SpecStatusTrigger(spec_id=failing["id"], poll_interval=0.05, deadline=deadline))
     task = asyncio.ensure_future(run_all(*triggers))
     for _ in range(200):
-        if polling.pollers():
+        if shared_client.open_clients():
             break
         await asyncio.sleep(0.01)
-    [poller] = polling.pollers()
-    transport = type(poller._hook._async_client._client._transport).__name__  # type: ignore[union-attr]
+    [client] = shared_client.open_clients()
+    transport = type(client.hook._async_client._client._transport).__name__  # type: ignore[union-attr]
     events = await task
 
     assert [e["status"] for e in events[:8]] == ["success"] * 8
     assert all(e["resource"]["updated_at"] for e in events[:8]), "read whole by id at the end"
     assert events[8]["status"] == "failed" and events[8]["message"]
     assert transport == "AiohttpTransport", "the SDK's aiohttp client: the cheapest per request"
-    assert aclose.call_count == 1 and poller.closed and not polling.pollers()
+    assert aclose.call_count == 1 and client.closed and not shared_client.open_clients()
 
     # Generation runs from a finished spec: listed with their progress, finished with their files.
     runs = hook.get_conn().dataframer.runs
@@ -83,5 +83,5 @@ async def test_the_pooled_client_uses_the_aiohttp_transport_when_installed() -> 
     client = await hook.get_async_conn()
     transport = client._client._transport
     assert isinstance(transport, AiohttpTransport)
-    assert transport.limits.max_connections == polling.MAX_IN_FLIGHT
+    assert transport.limits.max_connections == shared_client.MAX_IN_FLIGHT
     await hook.aclose()
