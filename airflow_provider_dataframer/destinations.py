@@ -1,5 +1,6 @@
 """
-Where downloaded files are written: a local folder or an Airflow ``ObjectStoragePath``.
+Where files are: a local path or an Airflow ``ObjectStoragePath`` (:func:`resolve_source`), and
+where downloaded files are written (a local folder or an object store).
 
 The destination is checked before anything is requested (a folder, or one that can be made, and
 writable), so a typo costs no download. Writing never leaves the destination: in a local folder
@@ -20,10 +21,28 @@ from typing import IO, Any
 
 from airflow_provider_dataframer.arguments import is_template
 from airflow_provider_dataframer.exceptions import DataframerDownloadError, DataframerValidationError
-from airflow_provider_dataframer.seed_files import resolve_source
 
 LOCAL_PROTOCOLS = ("file", "local")
 FIELD = "destination"
+
+
+def resolve_source(value: Any, conn_id: str | None = None) -> Any:
+    """
+    A local ``Path`` for a plain path, an ``ObjectStoragePath`` for a URI; other objects as they are.
+
+    :param value: a path string, a URI such as ``s3://bucket/seed/``, a ``Path`` or an
+        ``ObjectStoragePath``.
+    :param conn_id: the Airflow connection of the object store, for URIs.
+    """
+    if isinstance(value, str):
+        if "://" in value:
+            from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+            return ObjectStoragePath(value, conn_id=conn_id)
+        return Path(value).expanduser()
+    if isinstance(value, PurePath):
+        return Path(value)
+    return value
 
 
 def check_destination_value(value: Any, *, at_construction: bool) -> None:

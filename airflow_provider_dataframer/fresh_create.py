@@ -13,7 +13,9 @@ from typing import Generic, TypeVar
 
 from airflow_provider_dataframer.exceptions import DataframerError
 from airflow_provider_dataframer.idempotency import NamedCreate
-from airflow_provider_dataframer.models import Phase, ResourceKind, StatusResource
+from airflow_provider_dataframer.kinds import ResourceKind
+from airflow_provider_dataframer.models import StatusResource
+from airflow_provider_dataframer.status import Phase
 
 JobT = TypeVar("JobT", bound=StatusResource)
 

@@ -20,8 +20,8 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
     DataframerValidationError,
 )
-from airflow_provider_dataframer.models import Phase
 from airflow_provider_dataframer.retry import is_transient
+from airflow_provider_dataframer.status import Phase
 
 if TYPE_CHECKING:
     from airflow_provider_dataframer.retry import RetryPolicy

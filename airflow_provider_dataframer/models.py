@@ -1,13 +1,13 @@
-"""Typed requests and responses of the Dataframer API, and what each status means.
+"""Typed requests and responses of the Dataframer API (the wire models).
 
 Response models ignore unknown fields, and statuses stay plain strings: the service may add a
-status before the provider knows it, and a poller must keep waiting rather than crash on it.
+status before the provider knows it, and a waiter must keep waiting rather than crash on it. What
+a status means is in :mod:`~airflow_provider_dataframer.status`, where each kind of object lives
+on the API in :mod:`~airflow_provider_dataframer.kinds`.
 """
 
-import enum
 import re
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -235,93 +235,6 @@ class Run(StatusResource):
         return ", ".join(parts)
 
 
-class Phase(str, enum.Enum):
-    """Where a status stands for a waiter."""
-
-    WORKING = "working"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class ResourceKind:
-    """
-    What distinguishes waiting for a spec from waiting for a run: paths and status names.
-
-    :param name: the singular noun used in messages ("spec", "run").
-    :param collection_path: the list path, with its trailing slash.
-    :param model: the response model of one object.
-    :param success_statuses: statuses that end the wait successfully.
-    :param failure_statuses: statuses that end the wait with a failure.
-    :param working_statuses: statuses known to mean "still working"; any other non-terminal
-        status is logged as unknown and waited through.
-    """
-
-    name: str
-    collection_path: str
-    model: type[StatusResource]
-    success_statuses: frozenset[str]
-    failure_statuses: frozenset[str]
-    working_statuses: frozenset[str]
-
-    def item_path(self, resource_id: str) -> str:
-        """The path of one object."""
-        return f"{self.collection_path}{resource_id}/"
-
-    def phase(self, status: str) -> Phase:
-        """Whether ``status`` is still working, a success or a failure."""
-        normalized = status.upper()
-        if normalized in self.success_statuses:
-            return Phase.SUCCEEDED
-        if normalized in self.failure_statuses:
-            return Phase.FAILED
-        return Phase.WORKING
-
-    def is_known(self, status: str) -> bool:
-        """Whether ``status`` is documented for this kind."""
-        normalized = status.upper()
-        return normalized in self.success_statuses | self.failure_statuses | self.working_statuses
-
-    def describe(self, resource: StatusResource) -> str:
-        """A one-line account of ``resource`` for the task log."""
-        progress = resource.progress()
-        text = f"Dataframer {self.name} {resource.id} is {resource.status or 'without status'}"
-        return f"{text} ({progress})" if progress else text
-
-    def failure_message(self, resource: StatusResource) -> str:
-        """The message of a terminal failure, with the server's ``error`` text."""
-        text = f"Dataframer {self.name} {resource.id} ended {resource.status}"
-        if resource.error:
-            text = f"{text}: {resource.error}"
-        elif self.name == "run":
-            text = f"{text} (the API gives no reason for a run: see the run in Dataframer)"
-        else:
-            text = f"{text}: the server gave no error message"
-        progress = resource.progress()
-        return f"{text} ({progress})" if progress else text
-
-
-SPEC = ResourceKind(
-    name="spec",
-    collection_path="/api/dataframer/specs/",
-    model=Spec,
-    success_statuses=frozenset({"SUCCEEDED", "READY"}),
-    failure_statuses=frozenset({"FAILED"}),
-    working_statuses=frozenset({"PROCESSING", "PENDING"}),
-)
-
-RUN = ResourceKind(
-    name="run",
-    collection_path="/api/dataframer/runs/",
-    model=Run,
-    success_statuses=frozenset({"SUCCEEDED"}),
-    failure_statuses=frozenset({"FAILED", "CANCELED", "CANCELLED"}),
-    working_statuses=frozenset({"PENDING", "PROCESSING", "IN_PROGRESS"}),
-)
-
-RESOURCE_KINDS = {kind.name: kind for kind in (SPEC, RUN)}
-
-
 class SpecCreateRequest(BaseModel):
     """
     The body of ``POST /api/dataframer/specs/``, validated against the documented rules.
@@ -333,8 +246,6 @@ class SpecCreateRequest(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"databricks_client_secret"})
 
     name: str
     generation_objectives: str | None = None
@@ -637,30 +548,6 @@ class RunCreateRequest(BaseModel):
             raise DataframerValidationError(validation_message("Invalid Dataframer run", exc)) from None
 
 
-def run_summary(run: Run) -> dict[str, Any]:
-    """The JSON-safe account of a finished run that operators and sensors return as their XCom."""
-    return {
-        "run_id": run.id,
-        "status": run.status,
-        "samples_completed": run.samples_completed,
-        "samples_failed": run.samples_failed,
-        "total_cost": run.total_cost,
-        "files": [{"id": f.id, "path": f.path, "size_bytes": f.size_bytes} for f in run.generated_files],
-    }
-
-
-def partial_failure_message(run: Run) -> str | None:
-    """The warning for a run that succeeded although some samples failed (None when none did)."""
-    if not run.samples_failed:
-        return None
-    done = run.samples_completed if run.samples_completed is not None else "?"
-    asked = f" of {run.number_of_samples} requested" if run.number_of_samples else ""
-    return (
-        f"Partial failure: Dataframer run {run.id} succeeded with {done} samples completed and "
-        f"{run.samples_failed} failed{asked}."
-    )
-
-
 # Seed datasets
 
 DATASET_TYPES = ("SINGLE_FILE", "MULTI_FILE", "MULTI_FOLDER")
@@ -841,45 +728,6 @@ class RedTeamSpec(_Response):
     concerns: str | None = None
     created_at: str | None = None
 
-
-@dataclass(frozen=True)
-class LightStatusKind(ResourceKind):
-    """A kind polled through its light status endpoint, ``{collection}{id}/status/``."""
-
-    def item_path(self, resource_id: str) -> str:
-        return f"{self.collection_path}{resource_id}/status/"
-
-
-_JOB_WORKING = frozenset({"PENDING", "PROCESSING"})
-
-EVALUATION = ResourceKind(
-    name="evaluation",
-    collection_path="/api/dataframer/evaluations/",
-    model=EvaluationStatus,
-    success_statuses=frozenset({"SUCCEEDED"}),
-    failure_statuses=frozenset({"FAILED"}),
-    working_statuses=_JOB_WORKING,
-)
-
-ANONYMIZATION = ResourceKind(
-    name="anonymization run",
-    collection_path="/api/dataframer/anonymization-runs/",
-    model=AnonymizationStatus,
-    success_statuses=frozenset({"SUCCEEDED"}),
-    failure_statuses=frozenset({"FAILED"}),
-    working_statuses=_JOB_WORKING,
-)
-
-RED_TEAM_RUN = LightStatusKind(
-    name="red-team run",
-    collection_path="/api/dataframer/red-team-runs/",
-    model=RedTeamRunStatus,
-    success_statuses=frozenset({"SUCCEEDED"}),
-    failure_statuses=frozenset({"FAILED", "CANCELED", "CANCELLED"}),
-    working_statuses=_JOB_WORKING,
-)
-
-RESOURCE_KINDS.update({kind.name: kind for kind in (EVALUATION, ANONYMIZATION, RED_TEAM_RUN)})
 
 DETECTION_METHODS = ("pii_m1", "llm", "all")
 

@@ -16,7 +16,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import PurePath, PurePosixPath
 from typing import IO, Any
 
 from airflow_provider_dataframer.arguments import is_template
@@ -125,25 +125,6 @@ def check_folder_names(folder_names: Any, *, at_construction: bool = False) -> l
             raise DataframerValidationError(f"folder_names[{index}] must be a folder name, got {name!r}")
         names.append(name)
     return names
-
-
-def resolve_source(value: Any, conn_id: str | None = None) -> Any:
-    """
-    A local ``Path`` for a plain path, an ``ObjectStoragePath`` for a URI; other objects as they are.
-
-    :param value: a path string, a URI such as ``s3://bucket/seed/``, a ``Path`` or an
-        ``ObjectStoragePath``.
-    :param conn_id: the Airflow connection of the object store, for URIs.
-    """
-    if isinstance(value, str):
-        if "://" in value:
-            from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-            return ObjectStoragePath(value, conn_id=conn_id)
-        return Path(value).expanduser()
-    if isinstance(value, PurePath):
-        return Path(value)
-    return value
 
 
 def is_hidden(name: str) -> bool:
@@ -298,7 +279,7 @@ def plan_upload(
     folders, or several folders, a MULTI_FOLDER one whose folders are named after them. A single
     ``.zip`` is uploaded as is and its layout is checked the way the server reads it.
 
-    :param sources: resolved sources (see :func:`resolve_source`).
+    :param sources: resolved sources (see :func:`~airflow_provider_dataframer.destinations.resolve_source`).
     :param dataset_type: the type to create; None infers it from the layout.
     :param folder_names: the folder of each file, in order; makes the dataset MULTI_FOLDER.
     :param limits: the limits to enforce; None skips the check (the server still enforces its own).

@@ -15,13 +15,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol, TypedDict
 
+from airflow_provider_dataframer import wording
 from airflow_provider_dataframer.exceptions import (
     DataframerError,
     DataframerNotFoundError,
     DataframerWaitError,
 )
-from airflow_provider_dataframer.models import RESOURCE_KINDS, Phase, ResourceKind, StatusResource
+from airflow_provider_dataframer.kinds import RESOURCE_KINDS, ResourceKind
+from airflow_provider_dataframer.models import StatusResource
 from airflow_provider_dataframer.retry import is_transient, requested_wait
+from airflow_provider_dataframer.status import Phase
 
 JITTER = 0.1
 """In the triggerer, each later poll comes an interval plus up to this fraction of it after the last."""
@@ -77,28 +80,24 @@ class StatusWatch:
         """Record a poll's answer; return the final event if the status is terminal."""
         self.last = resource
         self._last_error = ""
-        report = self.kind.describe(resource)
+        report = wording.describe(self.kind.name, resource)
         if report != self._last_report:
             self._last_report = report
-            if resource.status and not self.kind.is_known(resource.status):
-                self.log.warning("%s, a status this provider does not know; waiting on.", report)
+            if resource.status and not self.kind.status.is_known(resource.status):
+                self.log.warning("%s", wording.unknown_status(report))
             else:
                 self.log.info("%s", report)
         phase = self.kind.phase(resource.status)
         if phase is Phase.SUCCEEDED:
-            return self._event("success", f"Dataframer {self.kind.name} {resource.id} {resource.status}")
+            return self._event("success", wording.succeeded(self.kind.name, resource))
         if phase is Phase.FAILED:
-            return self._event("failed", self.kind.failure_message(resource))
+            return self._event("failed", wording.failure_message(self.kind.name, resource))
         return None
 
     def observe_error(self, error: Exception) -> WaitEvent | None:
         """Record a failed poll; transient errors are logged and waited through, others end the wait."""
         if isinstance(error, DataframerNotFoundError):
-            return self._event(
-                "error",
-                f"Dataframer {self.kind.name} {self.resource_id} no longer exists (HTTP 404): "
-                "it was deleted, or the connection points at another account.",
-            )
+            return self._event("error", wording.gone(self.kind.name, self.resource_id))
         if isinstance(error, DataframerError) and is_transient(error):
             if str(error) != self._last_error:
                 self._last_error = str(error)
@@ -106,20 +105,14 @@ class StatusWatch:
                     "Polling %s %s failed, will retry: %s", self.kind.name, self.resource_id, error
                 )
             return None
-        return self._event(
-            "error", f"Waiting for Dataframer {self.kind.name} {self.resource_id} failed: {error}"
-        )
+        return self._event("error", wording.poll_failed(self.kind.name, self.resource_id, error))
 
     def check_deadline(self, now: float | None = None) -> WaitEvent | None:
         """The timeout event once the deadline has passed."""
         if (now if now is not None else time.time()) < self.deadline:
             return None
-        last = f"; last status {self.last.status}" if self.last else ""
-        return self._event(
-            "timeout",
-            f"Timed out waiting for Dataframer {self.kind.name} {self.resource_id} to finish{last}. "
-            f"It may still be running; raise `timeout` or wait on it with a sensor.",
-        )
+        last = self.last.status if self.last else None
+        return self._event("timeout", wording.timed_out(self.kind.name, self.resource_id, last))
 
     def pause(self, poll_interval: float, fetched: StatusResource | Exception | None = None) -> float:
         """

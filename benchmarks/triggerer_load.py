@@ -5,8 +5,8 @@ in a child process. Each peer runs in its own fresh client process, so that its 
 RSS are its own; the server counts requests and TCP connections per peer.
 
 Peers:
-  project-spec         SpecStatusTrigger built by CreateSpecOperator(deferrable=True) (shared poller)
-  project-spec-per-id  the same with the list endpoint disabled (per-id GETs through the poller)
+  project-spec         SpecStatusTrigger built by CreateSpecOperator(deferrable=True) (shared client and list feed)
+  project-spec-per-id  the same with the list endpoint disabled (per-id GETs on the shared client)
   project-run          RunStatusTrigger built by CreateRunOperator(deferrable=True), when present
   http-sensor          HttpSensorTrigger of apache-airflow-providers-http (404 until done)
   httpx                a bare shared httpx.AsyncClient (default transport), one loop per waiter
@@ -17,7 +17,7 @@ Modes:
   load    the peers above at N waiters x K polls (default)
   memory  peak RSS of --memory-triggers (5,000) waiting SpecStatusTriggers in one process
   import  time that importing the operator modules adds to a DAG file's parse
-  list    client CPU of one list call by list size next to one GET (the poller's threshold)
+  list    client CPU of one list call by list size next to one GET (the list feed's threshold)
   all     every mode
 
 Run:  python benchmarks/triggerer_load.py --mode all
@@ -309,8 +309,8 @@ def _configure_client_env(url: str) -> None:
 def _warm_up(project: bool) -> None:
     """
     Pay before timing what a long-running triggerer paid once: every peer's HTTP stack is imported
-    and its TLS CA bundle loaded (aiohttp, the sensor's, does both on import; the project's poller
-    loads it with its first client).
+    and its TLS CA bundle loaded (aiohttp, the sensor's, does both on import; the project's shared client
+    imports the SDK with its first client).
     """
     import aiohttp  # noqa: F401
     import httpx  # noqa: F401
@@ -318,9 +318,7 @@ def _warm_up(project: bool) -> None:
     with contextlib.suppress(ImportError):
         import httpx_aiohttp  # noqa: F401
     if project:
-        from airflow_provider_dataframer.hooks.dataframer import shared_ssl_context
-
-        shared_ssl_context()
+        import dataframer  # noqa: F401  (the project's pooled client imports the SDK once per process)
 
 
 class _FakeTaskInstance:
@@ -467,9 +465,9 @@ def run_peer(peer: str, args: argparse.Namespace, ids: list[str]) -> dict[str, A
     _configure_client_env(url)
     _warm_up(project=peer.startswith("project"))
     if peer.startswith("project"):
-        from airflow_provider_dataframer import polling
+        from airflow_provider_dataframer.triggers import list_feed
 
-        polling.LIST_MIN_WAITERS = 10**9 if peer == "project-spec-per-id" else args.list_min_waiters
+        list_feed.LIST_MIN_WAITERS = 10**9 if peer == "project-spec-per-id" else args.list_min_waiters
     triggers: list[Any] = []
     if peer.startswith("project-spec"):
         triggers = _build_project_spec_triggers(n, interval)
@@ -621,12 +619,16 @@ def run_memory(args: argparse.Namespace, ids: list[str], per_id: bool) -> dict[s
     """Child process: N SpecStatusTriggers waiting at once, as a triggerer deserializes them."""
     _configure_client_env(args._url)
     _warm_up(project=True)
-    from airflow_provider_dataframer import polling
     from airflow_provider_dataframer.models import SPEC
+    from airflow_provider_dataframer.triggers import list_feed, shared_client
     from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
 
     if per_id:
-        polling.LIST_MIN_WAITERS = 10**9
+        list_feed.LIST_MIN_WAITERS = 10**9
+
+    def feeds() -> list[Any]:
+        return [feed for client in shared_client.open_clients() if (feed := client.feed(SPEC))]
+
     gc.collect()
     baseline = _rss_now_mb()
     deadline = time.time() + 3600
@@ -642,14 +644,14 @@ def run_memory(args: argparse.Namespace, ids: list[str], per_id: bool) -> dict[s
 
     async def main() -> dict[str, Any]:
         tasks = [asyncio.ensure_future(_consume(t)) for t in triggers]
-        while sum(p.waiting(SPEC) for p in polling.pollers()) < len(ids):
+        while sum(feed.waiters for feed in feeds()) < len(ids):
             await asyncio.sleep(0.05)
         _control(args._url, "mark")
         window = 3 * args.memory_interval
         await asyncio.sleep(window)
         stats = _control(args._url, "stats")
         rss = _rss_now_mb()
-        listing = any(p.is_listing(SPEC) for p in polling.pollers())
+        listing = any(feed.listing for feed in feeds())
         started = time.perf_counter()
         for task in tasks:
             task.cancel()
@@ -657,7 +659,7 @@ def run_memory(args: argparse.Namespace, ids: list[str], per_id: bool) -> dict[s
         return {
             "rss_mb": rss,
             "cancel_s": time.perf_counter() - started,
-            "pollers_left": len(polling.pollers()),
+            "clients_left": len(shared_client.open_clients()),
             "requests_per_interval": stats["requests"] / 3,
             "listing": listing,
         }
@@ -673,8 +675,8 @@ def mode_memory(args: argparse.Namespace, server: Server) -> None:
         f"\n== memory: {n} SpecStatusTriggers waiting in one process, poll interval {args.memory_interval} s =="
     )
     for label, flag in (
-        ("shared poller (list)", "--_memory"),
-        ("shared poller (per-id)", "--_memory-per-id"),
+        ("shared client (list)", "--_memory"),
+        ("shared client (per-id)", "--_memory-per-id"),
     ):
         server.control("reset", polls=10**9, waiting_specs=n)
         result = _spawn_child(_child_args(args, server, flag))
@@ -687,7 +689,7 @@ def mode_memory(args: argparse.Namespace, server: Server) -> None:
             f"   {label:<24} peak RSS {result['peak_rss_mb']:.0f} MB (target < 300 MB: {verdict}); "
             f"{result['baseline_mb']:.0f} MB before the triggers, {per_trigger:.1f} KB per waiting trigger; "
             f"{result['requests_per_interval']:.1f} requests per interval; all {n} cancelled in "
-            f"{result['cancel_s']:.2f} s, {result['pollers_left']} poller left"
+            f"{result['cancel_s']:.2f} s, {result['clients_left']} client left"
         )
 
 
@@ -764,11 +766,11 @@ def run_list_costs(args: argparse.Namespace) -> dict[str, Any]:
         wanted = set(_control(args._url, "ids"))
         spec_id = next(iter(wanted))
         for _ in range(20):
-            await hook.aget_resource(SPEC, spec_id)
+            await hook.aget_status(SPEC, spec_id, retries=False)
         started = time.process_time()
         repeats = 500
         for _ in range(repeats):
-            await hook.aget_resource(SPEC, spec_id)
+            await hook.aget_status(SPEC, spec_id, retries=False)
         costs["get"] = (time.process_time() - started) * 1000 / repeats
         for size in sizes:
             _control(args._url, "reset", polls=10**9, waiting_specs=10, finished_specs=size)
@@ -776,7 +778,7 @@ def run_list_costs(args: argparse.Namespace) -> dict[str, Any]:
             repeats = max(3, min(200, 200_000 // (size + 10)))
             started = time.process_time()
             for _ in range(repeats):
-                body = await hook.alist_resources(SPEC)
+                body = await hook.alist_statuses(SPEC, retries=False)
                 items = {item["id"]: item for item in body if item.get("id") in wanted}
                 [SPEC.model.model_validate(item) for item in items.values()]
             costs[str(size)] = (time.process_time() - started) * 1000 / repeats

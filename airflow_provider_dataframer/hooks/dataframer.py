@@ -14,12 +14,10 @@ them this module, on every parse.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import math
 import os
 import re
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,15 +40,11 @@ from airflow_provider_dataframer.exceptions import (
     DataframerValidationError,
 )
 from airflow_provider_dataframer.hooks.presigned import stream_presigned
+from airflow_provider_dataframer.kinds import ANONYMIZATION, EVALUATION, RED_TEAM_RUN, RUN, SPEC, ResourceKind
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS
 from airflow_provider_dataframer.models import (
-    ANONYMIZATION,
     DEFAULT_BASE_URL,
-    EVALUATION,
-    RED_TEAM_RUN,
     RED_TEAM_SPECS_PATH,
-    RUN,
-    SPEC,
     AnonymizationCreateRequest,
     AnonymizationRun,
     DownloadLink,
@@ -62,7 +56,6 @@ from airflow_provider_dataframer.models import (
     RedTeamRunStatus,
     RedTeamSpec,
     RedTeamSpecRequest,
-    ResourceKind,
     Run,
     RunCreateRequest,
     RunListing,
@@ -351,12 +344,6 @@ def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> 
 
 
 TRANSPORT_ENV_VAR = "DATAFRAMER_TRIGGERER_TRANSPORT"
-
-
-@functools.lru_cache(maxsize=1)
-def shared_ssl_context() -> ssl.SSLContext:
-    """httpx's default TLS context, built once per process (loading the CA bundle costs ~30 ms CPU)."""
-    return httpx.create_ssl_context()
 
 
 def _aiohttp_applies(base_url: str) -> bool:

@@ -13,17 +13,14 @@ from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, create_once
+from airflow_provider_dataframer.kinds import ANONYMIZATION
 from airflow_provider_dataframer.landing import land_download
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS
 from airflow_provider_dataframer.links import DataframerAnonymizationLink
-from airflow_provider_dataframer.models import (
-    ANONYMIZATION,
-    AnonymizationCreateRequest,
-    AnonymizationRun,
-    StatusResource,
-)
+from airflow_provider_dataframer.models import AnonymizationCreateRequest, AnonymizationRun, StatusResource
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.operators.run import DEFAULT_TRANSFER_TIMEOUT
+from airflow_provider_dataframer.wording import describe
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -172,7 +169,7 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
 
     def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         run = self.hook.get_anonymization_run(resource_id)
-        self.log.info("%s; not waiting for it.", ANONYMIZATION.describe(run))
+        self.log.info("%s; not waiting for it.", describe(ANONYMIZATION.name, run))
         return self._summary(run, [])
 
     def make_trigger(self, resource_id: str, deadline: float) -> AnonymizationStatusTrigger:

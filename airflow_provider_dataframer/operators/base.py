@@ -14,7 +14,9 @@ from pydantic import BaseModel, ValidationError
 from airflow_provider_dataframer.arguments import check_wait_arguments
 from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import Phase, ResourceKind, StatusResource, validation_message
+from airflow_provider_dataframer.kinds import ResourceKind
+from airflow_provider_dataframer.models import StatusResource, validation_message
+from airflow_provider_dataframer.status import Phase
 from airflow_provider_dataframer.waiting import StatusWatch, resolve_event, wait_blocking
 
 if TYPE_CHECKING:

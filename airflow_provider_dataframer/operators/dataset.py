@@ -10,19 +10,20 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import is_template
+from airflow_provider_dataframer.destinations import resolve_source
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
-from airflow_provider_dataframer.models import DATASET_TYPES, Phase, SeedDataset
+from airflow_provider_dataframer.models import DATASET_TYPES, SeedDataset
 from airflow_provider_dataframer.seed_files import (
     DOCUMENTED_LIMITS,
     SeedUpload,
     check_folder_names,
     check_paths,
     plan_upload,
-    resolve_source,
     same_files,
 )
+from airflow_provider_dataframer.status import Phase
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

@@ -13,15 +13,16 @@ from airflow_provider_dataframer.exceptions import DataframerError, DataframerVa
 from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, create_once
+from airflow_provider_dataframer.kinds import EVALUATION
 from airflow_provider_dataframer.links import DataframerEvaluationLink
 from airflow_provider_dataframer.models import (
-    EVALUATION,
     Evaluation,
     EvaluationCreateRequest,
     StatusResource,
     validation_message,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
+from airflow_provider_dataframer.wording import describe
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -243,7 +244,7 @@ class CreateEvaluationOperator(DataframerCreateOperator):
 
     def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         evaluation = self.hook.get_evaluation(resource_id)
-        self.log.info("%s; not waiting for it.", EVALUATION.describe(evaluation))
+        self.log.info("%s; not waiting for it.", describe(EVALUATION.name, evaluation))
         return evaluation_summary(evaluation, self.gate)
 
     def make_trigger(self, resource_id: str, deadline: float) -> EvaluationStatusTrigger:

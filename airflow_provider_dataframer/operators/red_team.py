@@ -12,10 +12,9 @@ from airflow_provider_dataframer.arguments import DEFAULT_JOB_TIMEOUT
 from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.kinds import RED_TEAM_RUN
 from airflow_provider_dataframer.links import DataframerRedTeamRunLink, DataframerRedTeamSpecLink
 from airflow_provider_dataframer.models import (
-    RED_TEAM_RUN,
-    Phase,
     RedTeamRun,
     RedTeamRunRequest,
     RedTeamSpec,
@@ -23,6 +22,8 @@ from airflow_provider_dataframer.models import (
     StatusResource,
 )
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
+from airflow_provider_dataframer.status import Phase
+from airflow_provider_dataframer.wording import describe
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -242,7 +243,7 @@ class CreateRedTeamRunOperator(DataframerCreateOperator):
 
     def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         run = self.hook.get_red_team_run(resource_id)
-        self.log.info("%s; not waiting for it.", RED_TEAM_RUN.describe(run))
+        self.log.info("%s; not waiting for it.", describe(RED_TEAM_RUN.name, run))
         return red_team_summary(run)
 
     def make_trigger(self, resource_id: str, deadline: float) -> RedTeamRunStatusTrigger:

@@ -19,20 +19,15 @@ from airflow_provider_dataframer.exceptions import (
 )
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.kinds import RUN
 from airflow_provider_dataframer.landing import land_download
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS, DownloadLimits
 from airflow_provider_dataframer.links import DataframerRunLink
-from airflow_provider_dataframer.models import (
-    RUN,
-    Phase,
-    Run,
-    RunCreateRequest,
-    StatusResource,
-    partial_failure_message,
-    run_summary,
-)
+from airflow_provider_dataframer.models import Run, RunCreateRequest, StatusResource
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
-from airflow_provider_dataframer.waiting import TaskLogger
+from airflow_provider_dataframer.run_results import report_finished_run, run_id_from, run_summary
+from airflow_provider_dataframer.status import Phase
+from airflow_provider_dataframer.wording import describe
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -111,34 +106,6 @@ class RunCreate(NamedCreate[Run]):
 
     def delete(self, existing: Run) -> None:
         raise DataframerError(f"Dataframer run {existing.id} is never deleted to be replaced.")
-
-
-def report_finished_run(run: Run, log: TaskLogger) -> dict[str, Any]:
-    """The JSON-safe summary of a SUCCEEDED run, logging a partial failure as a warning."""
-    warning = partial_failure_message(run)
-    if warning:
-        log.warning("%s", warning)
-    summary = run_summary(run)
-    log.info(
-        "Dataframer run %s: %s samples completed, %s failed, total cost %s, %d file(s).",
-        run.id,
-        summary["samples_completed"],
-        summary["samples_failed"],
-        f"${run.total_cost:.2f}" if run.total_cost is not None else "unknown",
-        len(summary["files"]),
-    )
-    return summary
-
-
-def run_id_from(value: Any, field: str = "run_id") -> str:
-    """A run id given as a string or as the summary dict returned by :class:`CreateRunOperator`."""
-    if isinstance(value, Mapping):
-        value = value.get("run_id")
-    if not isinstance(value, str) or not value.strip():
-        raise DataframerValidationError(
-            f"{field} must be a run id or the summary returned by CreateRunOperator, got {value!r}"
-        )
-    return value.strip()
 
 
 class CreateRunOperator(DataframerCreateOperator):
@@ -293,7 +260,7 @@ class CreateRunOperator(DataframerCreateOperator):
 
     def result_without_waiting(self, context: Context, resource_id: str) -> dict[str, Any]:
         run = self.hook.get_run(resource_id)
-        self.log.info("%s; not waiting for it.", RUN.describe(run))
+        self.log.info("%s; not waiting for it.", describe(RUN.name, run))
         return run_summary(run)
 
     def make_trigger(self, resource_id: str, deadline: float) -> RunStatusTrigger:

@@ -11,17 +11,12 @@ from airflow_provider_dataframer.arguments import DEFAULT_TIMEOUT
 from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.kinds import SPEC
 from airflow_provider_dataframer.links import DataframerSpecLink
-from airflow_provider_dataframer.models import (
-    DATABRICKS_FIELDS,
-    SPEC,
-    Phase,
-    Spec,
-    SpecCreateRequest,
-    is_known_model,
-)
+from airflow_provider_dataframer.models import DATABRICKS_FIELDS, Spec, SpecCreateRequest, is_known_model
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.scrubbing import register_secret
+from airflow_provider_dataframer.status import Phase
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -339,7 +334,7 @@ class UpdateSpecOperator(BaseOperator):
     def _yaml(self) -> tuple[str, str]:
         if self.content_yaml is not None:
             return str(self.content_yaml), "content_yaml"
-        from airflow_provider_dataframer.seed_files import resolve_source
+        from airflow_provider_dataframer.destinations import resolve_source
 
         path = resolve_source(self.yaml_path, self.yaml_conn_id)
         try:

@@ -15,7 +15,8 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import ResourceKind, StatusResource
+from airflow_provider_dataframer.kinds import ResourceKind
+from airflow_provider_dataframer.models import StatusResource
 from airflow_provider_dataframer.waiting import StatusWatch, WaitEvent, resolve_event
 
 if TYPE_CHECKING:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dataframer.kinds import RUN
 from airflow_provider_dataframer.links import DataframerRunLink
-from airflow_provider_dataframer.models import RUN, Run, StatusResource
-from airflow_provider_dataframer.operators.run import report_finished_run, run_id_from
+from airflow_provider_dataframer.models import Run, StatusResource
+from airflow_provider_dataframer.run_results import report_finished_run, run_id_from
 from airflow_provider_dataframer.sensors.base import DataframerStatusSensor
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dataframer.kinds import SPEC
 from airflow_provider_dataframer.links import DataframerSpecLink
-from airflow_provider_dataframer.models import SPEC
 from airflow_provider_dataframer.sensors.base import DataframerStatusSensor
 
 if TYPE_CHECKING:

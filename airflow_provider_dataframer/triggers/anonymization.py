@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import ANONYMIZATION
+from airflow_provider_dataframer.kinds import ANONYMIZATION
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import ResourceKind
+from airflow_provider_dataframer.kinds import ResourceKind
 from airflow_provider_dataframer.waiting import StatusWatch, wait_async
 
 

@@ -32,8 +32,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from airflow_provider_dataframer.models import RUN, SPEC, Phase, ResourceKind, StatusResource
+from airflow_provider_dataframer.kinds import RUN, SPEC, ResourceKind
+from airflow_provider_dataframer.models import StatusResource
 from airflow_provider_dataframer.retry import requested_wait
+from airflow_provider_dataframer.status import Phase
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_provider_dataframer.exceptions import DataframerError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import RUN
+from airflow_provider_dataframer.kinds import RUN
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.triggers.task_state import (
     DEFERRED,

@@ -29,7 +29,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from airflow_provider_dataframer.hooks.dataframer import POOL_SIZE, ConnectionSettings, DataframerHook
-from airflow_provider_dataframer.models import ResourceKind, StatusResource
+from airflow_provider_dataframer.kinds import ResourceKind
+from airflow_provider_dataframer.models import StatusResource
 from airflow_provider_dataframer.triggers.list_feed import ListFeed
 
 MAX_IN_FLIGHT = POOL_SIZE

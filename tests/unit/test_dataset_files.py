@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_dataframer.destinations import resolve_source
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.seed_files import (
     LazyReader,
     SeedLimits,
     plan_upload,
-    resolve_source,
 )
 
 CSV = b"question,answer\nhow?,so\nwhy?,because\n"

@@ -16,7 +16,8 @@ from airflow_provider_dataframer.exceptions import (
     DataframerValidationError,
 )
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import RUN, SPEC, SpecCreateRequest
+from airflow_provider_dataframer.kinds import RUN, SPEC
+from airflow_provider_dataframer.models import SpecCreateRequest
 from airflow_provider_dataframer.operators.spec import CreateSpecOperator
 from airflow_provider_dataframer.retry import parse_retry_after, requested_wait
 from airflow_provider_dataframer.scrubbing import register_secret, scrub

@@ -15,7 +15,8 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
 )
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook, base_url_from
-from airflow_provider_dataframer.models import SPEC, SpecCreateRequest
+from airflow_provider_dataframer.kinds import SPEC
+from airflow_provider_dataframer.models import SpecCreateRequest
 from tests.conftest import TEST_API_KEY, TEST_BASE_URL, connection_json
 
 SPECS_URL = f"{TEST_BASE_URL}/api/dataframer/specs/"

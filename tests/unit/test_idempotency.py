@@ -13,8 +13,8 @@ from airflow_provider_dataframer.exceptions import (
     DataframerValidationError,
 )
 from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
-from airflow_provider_dataframer.models import Phase
 from airflow_provider_dataframer.retry import RetryPolicy
+from airflow_provider_dataframer.status import Phase
 
 log = logging.getLogger("test.idempotency")
 

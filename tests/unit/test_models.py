@@ -3,15 +3,10 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
-from airflow_provider_dataframer.models import (
-    DATABRICKS_FIELDS,
-    RUN,
-    SPEC,
-    Phase,
-    Run,
-    Spec,
-    SpecCreateRequest,
-)
+from airflow_provider_dataframer.kinds import RUN, SPEC
+from airflow_provider_dataframer.models import DATABRICKS_FIELDS, Run, Spec, SpecCreateRequest
+from airflow_provider_dataframer.status import Phase
+from airflow_provider_dataframer.wording import describe, failure_message
 
 DATASET_ID = "3f1c2b9e-8f5d-4a51-9a43-0c5b8a7d2e11"
 
@@ -130,7 +125,7 @@ def test_responses_ignore_unknown_fields_and_keep_unknown_status() -> None:
     spec = Spec.model_validate({"id": "1", "status": "QUEUED", "brand_new_field": [1, 2]})
     assert spec.status == "QUEUED"
     assert SPEC.phase(spec.status) is Phase.WORKING
-    assert not SPEC.is_known("QUEUED")
+    assert not SPEC.status.is_known("QUEUED")
 
 
 @pytest.mark.parametrize(
@@ -163,5 +158,7 @@ def test_run_progress_and_failure_message() -> None:
             "total_cost": 0.5,
         }
     )
-    assert RUN.describe(run) == "Dataframer run r1 is FAILED (samples 40/100, 3 failed, cost so far $0.50)"
-    assert RUN.failure_message(run).startswith("Dataframer run r1 ended FAILED: quota exceeded")
+    assert (
+        describe(RUN.name, run) == "Dataframer run r1 is FAILED (samples 40/100, 3 failed, cost so far $0.50)"
+    )
+    assert failure_message(RUN.name, run).startswith("Dataframer run r1 ended FAILED: quota exceeded")

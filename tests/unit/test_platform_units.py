@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_dataframer.models import (
-    ANONYMIZATION,
-    EVALUATION,
-    RED_TEAM_RUN,
-    RESOURCE_KINDS,
-    AnonymizationStatus,
-    Evaluation,
-    Phase,
-    RedTeamRunStatus,
-)
+from airflow_provider_dataframer.kinds import ANONYMIZATION, EVALUATION, RED_TEAM_RUN, RESOURCE_KINDS
+from airflow_provider_dataframer.models import AnonymizationStatus, Evaluation, RedTeamRunStatus
 from airflow_provider_dataframer.operators.evaluation import QualityGate, evaluation_summary
+from airflow_provider_dataframer.status import Phase
 from airflow_provider_dataframer.triggers.anonymization import AnonymizationStatusTrigger
 from airflow_provider_dataframer.triggers.evaluation import EvaluationStatusTrigger
 from airflow_provider_dataframer.triggers.red_team import RedTeamRunStatusTrigger
+from airflow_provider_dataframer.wording import describe, failure_message
 
 EVALUATION_BODY = {
     "id": "e1",
@@ -61,15 +55,18 @@ def test_gate_lists_every_number_that_missed() -> None:
 
 def test_new_kinds_read_their_failures_and_paths() -> None:
     failed = Evaluation.model_validate({"id": "e", "status": "FAILED", "error_message": "model down"})
-    assert EVALUATION.failure_message(failed) == "Dataframer evaluation e ended FAILED: model down"
+    assert failure_message(EVALUATION.name, failed) == "Dataframer evaluation e ended FAILED: model down"
     anonymization = AnonymizationStatus.model_validate(
         {"id": "a", "status": "FAILED", "results": {"error": "bad file"}}
     )
-    assert "bad file" in ANONYMIZATION.failure_message(anonymization)
+    assert "bad file" in failure_message(ANONYMIZATION.name, anonymization)
     red = RedTeamRunStatus.model_validate(
         {"id": "x", "status": "PROCESSING", "number_of_behaviors": 2, "number_of_prompts_per_behavior": 3}
     )
-    assert RED_TEAM_RUN.describe(red) == "Dataframer red-team run x is PROCESSING (2 behaviors x 3 prompts)"
+    assert (
+        describe(RED_TEAM_RUN.name, red)
+        == "Dataframer red-team run x is PROCESSING (2 behaviors x 3 prompts)"
+    )
     assert RED_TEAM_RUN.item_path("x") == "/api/dataframer/red-team-runs/x/status/"
     assert RED_TEAM_RUN.phase("CANCELED") is Phase.FAILED
     assert {kind.name for kind in (EVALUATION, ANONYMIZATION, RED_TEAM_RUN)} <= set(RESOURCE_KINDS)

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataframer.exceptions import DataframerValidationError
-from airflow_provider_dataframer.models import Run, RunCreateRequest, partial_failure_message, run_summary
+from airflow_provider_dataframer.models import Run, RunCreateRequest
+from airflow_provider_dataframer.run_results import partial_failure_message, run_summary
 
 SPEC_ID = "9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21"
 

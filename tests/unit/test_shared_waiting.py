@@ -18,7 +18,7 @@ import pytest
 import respx
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.models import RUN, SPEC, ResourceKind
+from airflow_provider_dataframer.kinds import RUN, SPEC, ResourceKind
 from airflow_provider_dataframer.triggers import list_feed, shared_client
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger

@@ -11,7 +11,8 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
     DataframerWaitError,
 )
-from airflow_provider_dataframer.models import RUN, SPEC, Run, Spec
+from airflow_provider_dataframer.kinds import RUN, SPEC
+from airflow_provider_dataframer.models import Run, Spec
 from airflow_provider_dataframer.waiting import (
     StatusWatch,
     resolve_event,
