@@ -108,35 +108,52 @@ def test_a_failed_evaluation_fails_the_task_with_the_servers_message(emulator: E
     assert "ended FAILED" in outcome.message and "[fail-eval]" in outcome.message
 
 
+def refused(operator: Any, match: str) -> None:
+    """``operator`` fails its try with a validation error naming ``match``."""
+    outcome = run_task(operator)
+    assert outcome.state == "failed" and isinstance(outcome.error, DataframerValidationError), outcome
+    assert match in outcome.message, outcome.message
+
+
 def test_gate_and_request_validation_before_any_request(emulator: EmulatorServer) -> None:
+    """Arguments that are not templated fail at construction; templated ones once rendered."""
     with pytest.raises(DataframerValidationError, match="max_deviation"):
         CreateEvaluationOperator(
             task_id="e", run_id="8a5c3a0e-0000-4000-8000-000000000000", max_deviation=150
         )
-    with pytest.raises(DataframerValidationError, match="run_id"):
-        CreateEvaluationOperator(task_id="e", run_id="not-a-uuid")
+    refused(CreateEvaluationOperator(task_id="e", run_id="not-a-uuid"), "run_id")
     with pytest.raises(DataframerValidationError, match="wait_for_completion"):
         CreateEvaluationOperator(
             task_id="e", run_id="{{ ti.xcom_pull('g') }}", max_deviation=5, wait_for_completion=False
         )
-    with pytest.raises(DataframerValidationError, match="llm_model_name"):
+    refused(
         AnonymizeSeedDatasetOperator(
             task_id="a",
             dataset_id="8a5c3a0e-0000-4000-8000-000000000000",
             pii_types=["email"],
             detection_method="llm",
-        )
-    with pytest.raises(DataframerValidationError, match="lowercase"):
-        AnonymizeSeedDatasetOperator(task_id="a", dataset_id="{{ x }}", pii_types=["EMAIL"])
-    with pytest.raises(DataframerValidationError, match="at least 1"):
+        ),
+        "llm_model_name",
+    )
+    refused(
+        AnonymizeSeedDatasetOperator(
+            task_id="a", dataset_id="8a5c3a0e-0000-4000-8000-000000000000", pii_types=["EMAIL"]
+        ),
+        "lowercase",
+    )
+    refused(
         CreateRedTeamRunOperator(
-            task_id="r", red_team_spec_id="{{ x }}", model_name="openai/gpt-oss-120b",
-            number_of_behaviors=0, number_of_prompts_per_behavior=1,
-        )  # fmt: skip
+            task_id="r",
+            red_team_spec_id="8a5c3a0e-0000-4000-8000-000000000000",
+            model_name="openai/gpt-oss-120b",
+            number_of_behaviors=0,
+            number_of_prompts_per_behavior=1,
+        ),  # fmt: skip
+        "at least 1",
+    )
     with pytest.raises(DataframerValidationError, match="exactly one"):
         UpdateSpecOperator(task_id="u", spec_id="s")
-    with pytest.raises(DataframerValidationError, match="'spec' root key"):
-        UpdateSpecOperator(task_id="u", spec_id="s", content_yaml="- just a list")
+    refused(UpdateSpecOperator(task_id="u", spec_id="s", content_yaml="- just a list"), "'spec' root key")
     with pytest.raises(DataframerValidationError, match="keep_latest is required"):
         DeleteRunOperator(task_id="d", spec_id="s")
     assert emulator.requests() == []
