@@ -15,9 +15,13 @@ then unknown, and :class:`TaskStateUnknownError` says why.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 DEFERRED = "deferred"
+
+STATE_READ_TIMEOUT = 30.0
+"""Seconds to wait for the supervisor's answer (Airflow's default ``[triggerer] on_kill_timeout``)."""
 
 
 class TaskStateUnknownError(Exception):
@@ -52,7 +56,11 @@ async def current_task_state(task_instance: Any) -> str | None:
             run_ids=[task_instance.run_id],
             map_index=map_index,
         )
-        response = await comms.asend(request)
+        response = await asyncio.wait_for(comms.asend(request), STATE_READ_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise TaskStateUnknownError(
+            f"the triggerer's supervisor did not answer within {STATE_READ_TIMEOUT:g} s"
+        ) from None
     except Exception as exc:
         raise TaskStateUnknownError(f"the triggerer's supervisor did not answer: {exc!r}") from exc
     if not isinstance(response, TaskStatesResult):
