@@ -73,7 +73,7 @@ class RunStatusTrigger(DataframerStatusTrigger):
         Airflow 3.3 also cancels the trigger's task again on every pass of its trigger loop
         (about once a second) while ``on_kill`` runs, and then abandons it; the state read alone
         can take longer (the supervisor answers it through its in-process execution API, which it
-        builds on first use: 4-20 s measured on a loaded 2-core host). The decision and the cancel
+        builds on first use: 4-42 s measured on a 2-core host). The decision and the cancel
         request therefore run to their end regardless (:func:`finish_despite_cancellation`),
         bounded by :data:`~.task_state.STATE_READ_TIMEOUT` and the connection's own timeouts.
 
