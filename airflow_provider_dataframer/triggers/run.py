@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import traceback
+from collections.abc import Coroutine
 from typing import Any
 
 from airflow_provider_dataframer.exceptions import DataframerError
@@ -68,11 +70,21 @@ class RunStatusTrigger(DataframerStatusTrigger):
           the run is left running and a warning names it. A false cancel destroys paid work and
           fails a healthy task; a missed one is seen in the log and can be canceled by hand.
 
+        Airflow 3.3 also cancels the trigger's task again on every pass of its trigger loop
+        (about once a second) while ``on_kill`` runs, and then abandons it; the state read alone
+        can take longer (the supervisor answers it through its in-process execution API, which it
+        builds on first use: 4-42 s measured on a 2-core host). The decision and the cancel
+        request therefore run to their end regardless (:func:`finish_despite_cancellation`),
+        bounded by :data:`~.task_state.STATE_READ_TIMEOUT` and the connection's own timeouts.
+
         Airflow 2 never calls ``on_kill`` on a trigger: there, killing a deferred task leaves the
         run running (the operator warns when it defers).
         """
         if not self.cancel_on_kill:
             return
+        await finish_despite_cancellation(self._cancel_if_task_was_killed())
+
+    async def _cancel_if_task_was_killed(self) -> None:
         try:
             state = await current_task_state(self.task_instance)
         except Exception as exc:  # TaskStateUnknownError, or anything unforeseen: never cancel blind
@@ -103,3 +115,33 @@ class RunStatusTrigger(DataframerStatusTrigger):
             self.log.warning("Could not cancel Dataframer run %s: %s", self.run_id, exc)
         finally:
             await hook.aclose()
+
+
+_UNFINISHED: set[asyncio.Task[None]] = set()
+"""Work started by :func:`finish_despite_cancellation`, referenced until it ends."""
+
+
+async def finish_despite_cancellation(work: Coroutine[Any, Any, None]) -> None:
+    """
+    Run ``work`` to its end even if the awaiting task is cancelled, any number of times, meanwhile.
+
+    The work runs as a task of its own: a cancellation of the caller is absorbed (``uncancel``) and
+    the caller waits on; if the caller is abandoned regardless (Airflow 3.3 gives up on ``on_kill``
+    at its second cancellation), the work still finishes on the event loop and logs its outcome.
+    ``work`` must bound its own duration.
+    """
+    task = asyncio.ensure_future(work)
+    _UNFINISHED.add(task)
+    task.add_done_callback(_UNFINISHED.discard)
+    while True:
+        try:
+            await asyncio.shield(task)
+            return
+        except asyncio.CancelledError:
+            if task.done():  # the work itself was cancelled (the loop shuts down), or just ended
+                task.result()
+                return
+            current = asyncio.current_task()
+            uncancel = getattr(current, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()

@@ -148,7 +148,7 @@ def test_gate_and_request_validation_before_any_request(emulator: EmulatorServer
             model_name="openai/gpt-oss-120b",
             number_of_behaviors=0,
             number_of_prompts_per_behavior=1,
-        ),  # fmt: skip
+        ),
         "at least 1",
     )
     with pytest.raises(DataframerValidationError, match="exactly one"):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -75,9 +77,16 @@ async def test_canceled_is_a_failure(respx_mock: respx.MockRouter) -> None:
 class FakeSupervisor:
     """The triggerer supervisor's side of ``GetTaskStates``: answers with fixed task states."""
 
-    def __init__(self, task_states: dict[str, Any] | None = None, error: Exception | None = None) -> None:
+    def __init__(
+        self,
+        task_states: dict[str, Any] | None = None,
+        error: Exception | None = None,
+        answer_when: asyncio.Event | None = None,
+    ) -> None:
         self.task_states = task_states or {}
         self.error = error
+        self.answer_when = answer_when  # answer once it is set (None: at once)
+        self.asked = asyncio.Event()
         self.requests: list[Any] = []
 
     def send(self, msg: Any) -> None:
@@ -89,6 +98,9 @@ class FakeSupervisor:
         if not isinstance(msg, GetTaskStates):
             return None
         self.requests.append(msg)
+        self.asked.set()
+        if self.answer_when is not None:
+            await self.answer_when.wait()
         if self.error is not None:
             raise self.error
         return TaskStatesResult(task_states=self.task_states)
@@ -114,8 +126,12 @@ def supervisor(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeSupervisor]
         "airflow.sdk.execution_time.task_runner", reason="task states are read through the Airflow 3 task SDK"
     )
 
-    def install(task_states: dict[str, Any] | None = None, error: Exception | None = None) -> FakeSupervisor:
-        fake = FakeSupervisor(task_states, error)
+    def install(
+        task_states: dict[str, Any] | None = None,
+        error: Exception | None = None,
+        answer_when: asyncio.Event | None = None,
+    ) -> FakeSupervisor:
+        fake = FakeSupervisor(task_states, error, answer_when)
         monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", fake, raising=False)
         return fake
 
@@ -236,3 +252,80 @@ async def test_on_kill_reports_a_run_that_cannot_be_canceled_any_more(
         await killed_trigger().on_kill()  # no exception: Airflow would only log it less clearly
     text = logged(caplog, capsys)
     assert f"Could not cancel Dataframer run {RUN_ID}" in text and "already SUCCEEDED" in text
+
+
+async def airflow_3_3_cancels_on_kill_again(trigger: RunStatusTrigger, fake: FakeSupervisor) -> None:
+    """
+    What Airflow 3.3's triggerer does to a trigger killed by a user while ``on_kill`` waits: its
+    ``run_trigger`` awaits ``wait_for(on_kill(), 30)``, and the next passes of the trigger loop
+    cancel the trigger's task again; Airflow swallows the cancellation of ``on_kill`` and moves on.
+    """
+
+    async def run_trigger() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # "on_kill() was itself cancelled": moves on
+            await asyncio.wait_for(trigger.on_kill(), timeout=30)
+
+    task = asyncio.create_task(run_trigger())
+    await fake.asked.wait()  # on_kill is waiting for the supervisor
+    while not task.done():
+        task.cancel()
+        await asyncio.sleep(0)
+    await task
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout=10)
+
+
+@respx.mock
+async def test_on_kill_cancels_the_run_although_airflow_cancels_on_kill_again(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor]
+) -> None:
+    answer = asyncio.Event()
+    fake = supervisor({"manual__1": {"create_run": "failed"}}, answer_when=answer)
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await airflow_3_3_cancels_on_kill_again(killed_trigger(), fake)
+    assert not cancel.called
+    answer.set()  # the supervisor answers only after Airflow gave up on on_kill
+    await until(lambda: cancel.called)
+    assert cancel.call_count == 1
+
+
+@respx.mock
+async def test_on_kill_leaves_a_moved_run_alone_although_airflow_cancels_on_kill_again(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answer = asyncio.Event()
+    fake = supervisor({"manual__1": {"create_run": "deferred"}}, answer_when=answer)
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await airflow_3_3_cancels_on_kill_again(killed_trigger(), fake)
+        answer.set()
+        await until(lambda: "its task is still deferred" in logged(caplog, capsys))
+    assert not cancel.called
+
+
+@respx.mock
+async def test_on_kill_does_not_cancel_when_the_supervisor_never_answers(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from airflow_provider_dataframer.triggers import task_state
+
+    monkeypatch.setattr(task_state, "STATE_READ_TIMEOUT", 0.05)
+    supervisor({"manual__1": {"create_run": "failed"}}, answer_when=asyncio.Event())  # never set
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    assert "did not answer within 0.05 s" in logged(caplog, capsys)

@@ -1,6 +1,7 @@
 """
 Airflow's distributed setup on loopback, for the scale-out test: CeleryExecutor, Redis, PostgreSQL,
-two triggerers, one Celery worker, and two Dataframer emulators.
+two triggerers at a time (the test starts the second, and a third to replace the one it kills),
+one Celery worker, and two Dataframer emulators.
 
 It extends the LocalExecutor :class:`~tests.deployment.harness.Deployment` (same components,
 sessions, logs, REST client and teardown) with the pieces a scale-out deployment adds. Redis and
@@ -46,9 +47,48 @@ HERE = Path(__file__).resolve().parent
 DAGS = HERE / "dags"
 POSTGRES_BIN = Path(os.environ.get("DATAFRAMER_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 SCALEOUT_DAG_IDS = ("scaleout_specs", "scaleout_runs", "scaleout_mark_failed", "scaleout_execution_timeout")
-TRIGGERERS = ("triggerer-1", "triggerer-2")
-HEALTH_CHECK_THRESHOLD = 10.0
+FIRST_TRIGGERER = "triggerer-1"
+FIRST_TRIGGERER_CAPACITY = 6
+"""Triggers the first triggerer takes at most (``--capacity``), so that the second, started once
+the first is full, takes the rest: Airflow gives new triggers to whichever triggerer asks first,
+and one that already runs triggers asks several times a second, an idle one about once."""
+# Triggers move once their triggerer's heartbeat is this old. Heartbeats (every 5 s) were seen
+# 9 s apart on a loaded 2-core host: 20 s keeps triggers from moving except when the test pauses
+# or kills a triggerer.
+HEALTH_CHECK_THRESHOLD = 20.0
+# asyncio's debug mode names each step of a coroutine that holds the event loop over 0.1 s
+# ("Executing <Task ... coro=<...> running at file:line> took 0.35 seconds"): it tells whose
+# code blocked when Airflow's watchdog only says that the loop was blocked.
+TRIGGERER_ENV = {"PYTHONASYNCIODEBUG": "1"}
 BLOCKED_LINE = re.compile(r"async thread was blocked for (\d+(?:\.\d+)?) seconds")
+SLOW_STEP_LINE = re.compile(r"Executing (<.*>) took (\d+(?:\.\d+)?) seconds")
+
+
+@dataclass(frozen=True)
+class LoopBlock:
+    """
+    One line of a triggerer's log saying that an event loop was held.
+
+    :param triggerer: the component whose log has it.
+    :param seconds: how long.
+    :param ended_at: when the line was logged (epoch seconds), at the end of the block.
+    :param what: what held the loop: asyncio's repr of the coroutine step, or "" for the line of
+        Airflow's watchdog, which does not know.
+    :param line: the line itself.
+    """
+
+    triggerer: str
+    seconds: float
+    ended_at: float
+    what: str
+    line: str
+
+    @property
+    def started_at(self) -> float:
+        return self.ended_at - self.seconds
+
+    def overlaps(self, start: float, end: float) -> bool:
+        return self.started_at <= end and start <= self.ended_at
 
 
 @dataclass(frozen=True)
@@ -77,7 +117,13 @@ class Emulator:
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call an admin route (``path`` after ``/_emulator``)."""
-        response = httpx.request(method, f"{self.url}/_emulator{path}", timeout=10, **kwargs)
+        response = httpx.request(
+            method,
+            f"{self.url}/_emulator{path}",
+            headers={"Authorization": f"Bearer {self.api_key}"},  # the emulator may require it
+            timeout=10,
+            **kwargs,
+        )
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -112,8 +158,8 @@ class Emulator:
 @dataclass
 class ScaleOutDeployment(Deployment):
     """
-    CeleryExecutor + Redis + PostgreSQL 15, api-server, scheduler, dag-processor, two triggerers,
-    one Celery worker, and two emulators (fast, slow), all on loopback.
+    CeleryExecutor + Redis + PostgreSQL 15, api-server, scheduler, dag-processor, triggerers
+    (:meth:`start_triggerer`), one Celery worker, and two emulators (fast, slow), all on loopback.
 
     :param worker_concurrency: task slots of the Celery worker.
     """
@@ -187,7 +233,7 @@ class ScaleOutDeployment(Deployment):
             self._start_emulators()
         with self.phases.phase("airflow db migrate (PostgreSQL)"):
             self.airflow(["db", "migrate"], timeout=300, log_name="db-migrate")
-        with self.phases.phase("start api-server, scheduler, dag-processor, Celery worker, two triggerers"):
+        with self.phases.phase("start api-server, scheduler, dag-processor, Celery worker, a triggerer"):
             for name, argv in (
                 ("api-server", ["api-server", "--host", LOOPBACK, "--port", str(self.api_port)]),
                 ("scheduler", ["scheduler", "--skip-serve-logs"]),
@@ -204,25 +250,36 @@ class ScaleOutDeployment(Deployment):
                 timeout=300,
                 alive=self.check_alive,
             )
-            # One triggerer after the other, so that each job id is known to belong to its process.
-            for name in TRIGGERERS:
-                known = set(self.triggerer_jobs.values())
-                self._add_component(name, [self.airflow_bin, "triggerer", "--skip-serve-logs"])
-                self.triggerer_jobs[name] = wait_for(
-                    f"{name} to register its job",
-                    lambda known=known: next(iter(set(self.running_triggerer_jobs()) - known), None),
-                    timeout=240,
-                    interval=1,
-                    alive=self.check_alive,
-                )
-                say(f"{name} (pid {self.components[name].pid}) is triggerer job {self.triggerer_jobs[name]}")
+            # The second triggerer is started by the test, once the first one is full.
+            self.start_triggerer(FIRST_TRIGGERER, capacity=FIRST_TRIGGERER_CAPACITY)
             wait_for(
-                "the scheduler, triggerers and dag-processor to heartbeat (GET /api/v2/monitor/health)",
+                "the scheduler, triggerer and dag-processor to heartbeat (GET /api/v2/monitor/health)",
                 self._all_healthy,
                 timeout=240,
                 interval=2,
                 alive=self.check_alive,
             )
+
+    def start_triggerer(self, name: str, capacity: int | None = None) -> int:
+        """Start a triggerer and wait for its job to run; return the job id."""
+        known = set(self.triggerer_jobs.values())
+        argv = [self.airflow_bin, "triggerer", "--skip-serve-logs"]
+        if capacity is not None:
+            argv += ["--capacity", str(capacity)]
+        self._add_component(name, argv, env=TRIGGERER_ENV)
+        self.triggerer_jobs[name] = wait_for(
+            f"{name} to register its job",
+            lambda: next(iter(set(self.running_triggerer_jobs()) - known), None),
+            timeout=240,
+            interval=1,
+            alive=self.check_alive,
+        )
+        say(f"{name} (pid {self.components[name].pid}) is triggerer job {self.triggerer_jobs[name]}")
+        return self.triggerer_jobs[name]
+
+    def live_triggerers(self) -> list[str]:
+        """The triggerers started and not killed, in start order."""
+        return [name for name in self.triggerer_jobs if name not in self.killed]
 
     def _start_redis(self) -> None:
         redis = shutil.which("redis-server")
@@ -417,14 +474,47 @@ class ScaleOutDeployment(Deployment):
         parts = [path.read_text(errors="replace") for path in sorted((self.workdir / "logs").rglob("*.log"))]
         return "\n".join(parts)
 
-    def blocked_lines(self) -> dict[str, list[tuple[float, str]]]:
-        """Each triggerer's "async thread was blocked" lines: (seconds, the line)."""
-        found: dict[str, list[tuple[float, str]]] = {}
-        for name in TRIGGERERS:
-            text = self.components[name].log_path.read_text(errors="replace")
-            found[name] = [
-                (float(m.group(1)), line) for line in text.splitlines() if (m := BLOCKED_LINE.search(line))
-            ]
+    def trigger_log(self, dag_id: str, run_id: str, task_id: str, triggerer: str, try_number: int = 1) -> str:
+        """The log a triggerer wrote for a task's trigger ("" if none yet); rewritten each time it starts there."""
+        assert self.workdir is not None
+        job = self.triggerer_jobs[triggerer]
+        path = (
+            self.workdir
+            / "logs"
+            / f"dag_id={dag_id}"
+            / f"run_id={run_id}"
+            / f"task_id={task_id}"
+            / f"attempt={try_number}.log.trigger.{job}.log"
+        )
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def component_log(self, name: str) -> str:
+        return self.components[name].log_path.read_text(errors="replace")
+
+    def triggerer_log_text(self) -> str:
+        """Every triggerer's own log (lines a trigger logs after Airflow stopped routing them to its task)."""
+        return "\n".join(self.component_log(name) for name in self.triggerer_jobs)
+
+    def loop_blocks(self) -> list[LoopBlock]:
+        """
+        Every line of either triggerer's log saying that an event loop was held: Airflow's watchdog
+        ("async thread was blocked for ...") and asyncio's debug mode ("Executing <...> took ...").
+        """
+        from datetime import datetime
+
+        found: list[LoopBlock] = []
+        for name in self.triggerer_jobs:
+            for line in self.components[name].log_path.read_text(errors="replace").splitlines():
+                watchdog, slow_step = BLOCKED_LINE.search(line), SLOW_STEP_LINE.search(line)
+                if not (watchdog or slow_step):
+                    continue
+                ended_at = datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp()
+                if slow_step:
+                    found.append(
+                        LoopBlock(name, float(slow_step.group(2)), ended_at, slow_step.group(1), line)
+                    )
+                elif watchdog:
+                    found.append(LoopBlock(name, float(watchdog.group(1)), ended_at, "", line))
         return found
 
 
