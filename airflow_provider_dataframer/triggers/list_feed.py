@@ -8,9 +8,10 @@ younger than its own interval, and otherwise starts the next list call (joined b
 that polls while it is in flight). So the list is called at most about once per interval.
 
 * **What the list can say.** List items carry no ``error`` and no ``content_yaml`` (runs: no
-  files), so an object the list shows terminal (or does not show at all: deleted, or too new) is
-  read once by id: the final event is exactly what a per-id wait gives. Run items carry status and
-  progress (the SDK's ``RunListResponseItem``), so progress logs keep flowing.
+  files), so an object the list shows failed, a run it shows succeeded, or one it does not show
+  at all (deleted, or too new) is read once by id. A spec it shows succeeded is done: a successful
+  spec wait returns only its id (``COMPLETE_WHEN_LISTED``). Run items carry status and progress
+  (the SDK's ``RunListResponseItem``), so progress logs keep flowing.
 * **Its cost.** The list is unpaged, so its cost grows with the company's number of objects: the
   threshold rises with the last list's size (one GET is worth ``LIST_ITEMS_PER_GET`` listed
   items, measured by ``benchmarks/triggerer_load.py --mode list``).
@@ -62,6 +63,10 @@ LIST_RETRY_AFTER = 300.0
 """Seconds of per-id polling after a failed list call before the list is tried again (doubling)."""
 
 MAX_LIST_RETRY_AFTER = 3600.0
+
+COMPLETE_WHEN_LISTED = (SPEC,)
+"""Kinds whose listed success is all that a successful wait returns (a spec: its id and status), so
+that it needs no GET by id; a run's success carries its files, which only the GET has."""
 
 Fetch = Callable[[], Awaitable[StatusResource]]
 Answer = dict[str, dict[str, Any]] | Exception
@@ -117,10 +122,11 @@ class ListFeed:
             if isinstance(answer, Exception):
                 raise answer  # throttled: the watch logs it, the loop waits as the server asked
             resource = self._parse(answer.get(resource_id))
-            if resource is not None and self.kind.phase(resource.status) is Phase.WORKING:
-                return resource
-            # Terminal (read it whole: the list has no error message) or not listed (deleted, or
-            # too new to be listed): one GET by id gives the same event as a per-id wait.
+            phase = self.kind.phase(resource.status) if resource is not None else None
+            if phase is Phase.WORKING or (phase is Phase.SUCCEEDED and self.kind in COMPLETE_WHEN_LISTED):
+                return resource  # type: ignore[return-value]
+            # A failure (read it whole: the list has no error message), a run's success (its files)
+            # or not listed (deleted, or too new to be listed): one GET by id, as a per-id wait.
             return await by_id()
 
         self.waiters += 1
