@@ -6,6 +6,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+DEFAULT_CONN_ID = "dataframer_default"
+"""The Airflow connection id used when none is given (``DataframerHook.default_conn_name``)."""
+
 # The connection form. Airflow 3.2+ builds it from the provider info without importing the hook;
 # Airflow 2 asks DataframerHook.get_ui_field_behaviour(), which returns the same thing.
 CONNECTION_FORM: dict[str, Any] = {

@@ -619,7 +619,7 @@ def run_memory(args: argparse.Namespace, ids: list[str], per_id: bool) -> dict[s
     """Child process: N SpecStatusTriggers waiting at once, as a triggerer deserializes them."""
     _configure_client_env(args._url)
     _warm_up(project=True)
-    from airflow_provider_dataframer.models import SPEC
+    from airflow_provider_dataframer.kinds import SPEC
     from airflow_provider_dataframer.triggers import list_feed, shared_client
     from airflow_provider_dataframer.triggers.spec import SpecStatusTrigger
 
@@ -754,7 +754,7 @@ def run_list_costs(args: argparse.Namespace) -> dict[str, Any]:
     _configure_client_env(args._url)
     _warm_up(project=True)
     from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-    from airflow_provider_dataframer.models import SPEC
+    from airflow_provider_dataframer.kinds import SPEC
 
     sizes = [int(size) for size in args.list_sizes.split(",")]
     settings = DataframerHook("dataframer_bench").settings

@@ -28,6 +28,7 @@ import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
+from airflow_provider_dataframer import DEFAULT_CONN_ID
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerAuthError,
@@ -551,7 +552,7 @@ class DataframerHook(BaseHook):
     """
 
     conn_name_attr = "dataframer_conn_id"
-    default_conn_name = "dataframer_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "dataframer"
     hook_name = "Dataframer"
 

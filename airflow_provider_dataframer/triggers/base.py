@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import time
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.kinds import ResourceKind
-from airflow_provider_dataframer.waiting import StatusWatch, wait_async
+from airflow_provider_dataframer import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow_provider_dataframer.kinds import ResourceKind
+
+WAITING_STACK = (
+    "airflow_provider_dataframer.kinds",
+    "airflow_provider_dataframer.waiting",
+    "airflow_provider_dataframer.triggers.shared_client",
+)
+"""What a trigger needs to wait (the hook, the wire models, the SDK's types come with them)."""
+
+
+def import_waiting_stack() -> None:
+    """
+    Import :data:`WAITING_STACK`; blocking, for a worker thread.
+
+    The triggerer imports a trigger's module on its event loop, and the first import of the hook
+    and the wire models costs tens of ms of CPU: so a trigger module imports only this light one,
+    and the rest is imported off the loop when the first trigger runs (later calls return at once).
+    """
+    for module in WAITING_STACK:
+        importlib.import_module(module)
 
 
 class DataframerStatusTrigger(BaseTrigger):
     """
     Poll a Dataframer object until it reaches a terminal status, then yield exactly one event.
 
-    Subclasses only name what they wait for (``kind``) and the keyword of its id. :meth:`run` is
+    Subclasses only name what they wait for (``kind_name``, see :mod:`~airflow_provider_dataframer.kinds`)
+    and the keyword of its id. :meth:`run` is
     the loop of :func:`~airflow_provider_dataframer.waiting.wait_async` ("observe, decide, sleep")
     over this trigger's own ``StatusWatch`` (its deadline, interval and error handling). The
     triggers of one connection in one triggerer share a pooled client, and for many specs or runs
@@ -31,13 +54,13 @@ class DataframerStatusTrigger(BaseTrigger):
         serialization so that a restarted triggerer does not extend it.
     """
 
-    kind: ClassVar[ResourceKind]
+    kind_name: ClassVar[str]
     id_field: ClassVar[str]
 
     def __init__(
         self,
         resource_id: str,
-        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        dataframer_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         deadline: float | None = None,
     ) -> None:
@@ -58,9 +81,17 @@ class DataframerStatusTrigger(BaseTrigger):
             },
         )
 
+    @property
+    def kind(self) -> ResourceKind:
+        """What is waited for."""
+        from airflow_provider_dataframer.kinds import RESOURCE_KINDS
+
+        return RESOURCE_KINDS[self.kind_name]
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        # Only the triggerer needs the shared client: DAG files that import operators skip it.
+        await asyncio.to_thread(import_waiting_stack)
         from airflow_provider_dataframer.triggers.shared_client import shared_client
+        from airflow_provider_dataframer.waiting import StatusWatch, wait_async
 
         watch = StatusWatch(self.kind, self.resource_id, self.deadline, self.log)
         try:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.kinds import RED_TEAM_RUN
+from airflow_provider_dataframer import DEFAULT_CONN_ID
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 
 
@@ -19,13 +18,13 @@ class RedTeamRunStatusTrigger(DataframerStatusTrigger):
     :param deadline: absolute time (epoch seconds) at which the wait times out.
     """
 
-    kind = RED_TEAM_RUN
+    kind_name = "red-team run"
     id_field = "red_team_run_id"
 
     def __init__(
         self,
         red_team_run_id: str,
-        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        dataframer_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         deadline: float | None = None,
     ) -> None:

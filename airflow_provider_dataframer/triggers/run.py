@@ -7,9 +7,8 @@ import traceback
 from collections.abc import Coroutine
 from typing import Any
 
+from airflow_provider_dataframer import DEFAULT_CONN_ID
 from airflow_provider_dataframer.exceptions import DataframerError
-from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.kinds import RUN
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 from airflow_provider_dataframer.triggers.task_state import (
     DEFERRED,
@@ -35,13 +34,13 @@ class RunStatusTrigger(DataframerStatusTrigger):
         :meth:`on_kill` for how a kill is told apart from a trigger moved to another triggerer.
     """
 
-    kind = RUN
+    kind_name = "run"
     id_field = "run_id"
 
     def __init__(
         self,
         run_id: str,
-        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        dataframer_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         deadline: float | None = None,
         cancel_on_kill: bool = False,
@@ -103,6 +102,8 @@ class RunStatusTrigger(DataframerStatusTrigger):
                 self.run_id,
             )
             return
+        from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+
         hook = DataframerHook(self.dataframer_conn_id)
         try:
             await hook.acancel_run(self.run_id)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.kinds import SPEC
+from airflow_provider_dataframer import DEFAULT_CONN_ID
 from airflow_provider_dataframer.triggers.base import DataframerStatusTrigger
 
 
@@ -20,13 +19,13 @@ class SpecStatusTrigger(DataframerStatusTrigger):
     :param deadline: absolute time (epoch seconds) at which the wait times out.
     """
 
-    kind = SPEC
+    kind_name = "spec"
     id_field = "spec_id"
 
     def __init__(
         self,
         spec_id: str,
-        dataframer_conn_id: str = DataframerHook.default_conn_name,
+        dataframer_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         deadline: float | None = None,
     ) -> None:

@@ -182,7 +182,9 @@ async def test_many_spec_waiters_share_one_list_call_per_interval(api: FakeDataf
     assert [e["id"] for e in events] == ids
     assert all(e["resource"]["status"] == "SUCCEEDED" for e in events)
     assert all("content_yaml" not in e["resource"] for e in events), "the YAML is not stored in the event"
-    assert not api.gets(), "a spec the list shows SUCCEEDED is done: a spec wait returns its id"
+    # A spec the list shows SUCCEEDED is done (a spec wait returns its id): no GET by id, but for
+    # the first waiters, which may read before enough others have joined for the list to serve.
+    assert len(api.gets()) < list_feed.LIST_MIN_WAITERS
     assert 5 <= len(api.lists()) <= 9, "about one list call per interval until the slowest spec is done"
     assert not shared_client.open_clients(), "the client closed when its last waiter left"
 

@@ -26,7 +26,10 @@ SCRIPT = textwrap.dedent(
     f"""
     import asyncio, json, sys, threading, time
 
-    WATCHED = ("aiohttp", "httpx_aiohttp", "dataframer")
+    WATCHED = (
+        "aiohttp", "httpx_aiohttp", "dataframer",
+        "airflow_provider_dataframer.models", "airflow_provider_dataframer.hooks.dataframer",
+    )
     imported_on = {{}}
 
     class RecordImportingThread:
