@@ -23,12 +23,11 @@ that polls while it is in flight). So the list is called at most about once per 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -73,6 +72,34 @@ Answer = dict[str, dict[str, Any]] | Exception
 """A list call's items by id, or the throttling error it got."""
 
 
+class FeedReader:
+    """
+    One waiter of a feed: a context manager (it counts as a waiter while inside) and its fetch.
+
+    Small, since there is one per waiting trigger: ``seen`` is when the list answer it last used
+    was asked for.
+    """
+
+    __slots__ = ("by_id", "feed", "interval", "resource_id", "seen")
+
+    def __init__(self, feed: ListFeed, resource_id: str, by_id: Fetch, interval: float) -> None:
+        self.feed = feed
+        self.resource_id = resource_id
+        self.by_id = by_id
+        self.interval = interval
+        self.seen = -math.inf
+
+    def __enter__(self) -> FeedReader:
+        self.feed.waiters += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.feed.waiters -= 1
+
+    async def __call__(self) -> StatusResource:
+        return await self.feed.read(self)
+
+
 class ListFeed:
     """
     The list calls of one kind on one shared client, and who waits for them.
@@ -105,35 +132,28 @@ class ListFeed:
         """Waiters from which one list call replaces their per-id GETs."""
         return max(LIST_MIN_WAITERS, math.ceil(self._list_size / LIST_ITEMS_PER_GET))
 
-    @contextlib.contextmanager
-    def reader(self, resource_id: str, by_id: Fetch, interval: float) -> Iterator[Fetch]:
+    def reader(self, resource_id: str, by_id: Fetch, interval: float) -> FeedReader:
         """How one waiter polls ``resource_id`` while it waits: list answers, or ``by_id``."""
-        seen = -math.inf  # when the list answer this waiter last used was asked for
+        return FeedReader(self, resource_id, by_id, interval)
 
-        async def read() -> StatusResource:
-            nonlocal seen
-            self._reconsider()
-            if not self.listing:
-                return await by_id()
-            asked, answer = await self._latest(newer_than=seen, max_age=interval)
-            if answer is None:  # the list failed: per-id for a while
-                return await by_id()
-            seen = asked
-            if isinstance(answer, Exception):
-                raise answer  # throttled: the watch logs it, the loop waits as the server asked
-            resource = self._parse(answer.get(resource_id))
-            phase = self.kind.phase(resource.status) if resource is not None else None
-            if phase is Phase.WORKING or (phase is Phase.SUCCEEDED and self.kind in COMPLETE_WHEN_LISTED):
-                return resource  # type: ignore[return-value]
-            # A failure (read it whole: the list has no error message), a run's success (its files)
-            # or not listed (deleted, or too new to be listed): one GET by id, as a per-id wait.
-            return await by_id()
-
-        self.waiters += 1
-        try:
-            yield read
-        finally:
-            self.waiters -= 1
+    async def read(self, reader: FeedReader) -> StatusResource:
+        """One poll of ``reader``'s object: from the latest list answer when the list serves."""
+        self._reconsider()
+        if not self.listing:
+            return await reader.by_id()
+        asked, answer = await self._latest(newer_than=reader.seen, max_age=reader.interval)
+        if answer is None:  # the list failed: per-id for a while
+            return await reader.by_id()
+        reader.seen = asked
+        if isinstance(answer, Exception):
+            raise answer  # throttled: the watch logs it, the loop waits as the server asked
+        resource = self._parse(answer.get(reader.resource_id))
+        phase = self.kind.phase(resource.status) if resource is not None else None
+        if phase is Phase.WORKING or (phase is Phase.SUCCEEDED and self.kind in COMPLETE_WHEN_LISTED):
+            return resource  # type: ignore[return-value]
+        # A failure (read it whole: the list has no error message), a run's success (its files)
+        # or not listed (deleted, or too new to be listed): one GET by id, as a per-id wait.
+        return await reader.by_id()
 
     def close(self) -> None:
         """Cancel a list call in flight (its shared client is closing)."""

@@ -22,16 +22,15 @@ starts afresh.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from airflow_provider_dataframer.hooks.dataframer import POOL_SIZE, ConnectionSettings, DataframerHook
 from airflow_provider_dataframer.kinds import ResourceKind
 from airflow_provider_dataframer.models import StatusResource
-from airflow_provider_dataframer.triggers.list_feed import ListFeed
+from airflow_provider_dataframer.triggers.list_feed import FeedReader, ListFeed
 
 MAX_IN_FLIGHT = POOL_SIZE
 """Requests the triggers of one shared client have in flight at once (its connection pool's size)."""
@@ -72,20 +71,20 @@ class SharedClient:
             feed = self._feeds[kind.name] = ListFeed(kind, self._list, self.settings.base_url)
         return feed
 
-    @contextlib.contextmanager
-    def watching(self, kind: ResourceKind, resource_id: str, interval: float) -> Iterator[Fetch]:
-        """How one waiter reads ``resource_id``: through the list feed when it serves, else by id."""
+    def watching(self, kind: ResourceKind, resource_id: str, interval: float) -> ByIdReader | FeedReader:
+        """
+        How one waiter reads ``resource_id``: through the list feed when it serves, else by id.
 
-        async def by_id() -> StatusResource:
-            async with self._slots:
-                return await self.hook.aget_status(kind, resource_id, retries=False)
-
+        A context manager (the waiter counts for the feed while inside) and the waiter's ``fetch``.
+        """
+        by_id = ByIdReader(self, kind, resource_id)
         feed = self.feed(kind)
-        if feed is None:
-            yield by_id
-            return
-        with feed.reader(resource_id, by_id, interval) as read:
-            yield read
+        return by_id if feed is None else feed.reader(resource_id, by_id, interval)
+
+    async def get_status(self, kind: ResourceKind, resource_id: str) -> StatusResource:
+        """One poll of one object: one attempt, within the client's request slots."""
+        async with self._slots:
+            return await self.hook.aget_status(kind, resource_id, retries=False)
 
     async def aclose(self) -> None:
         """Cancel the list calls in flight and close the pooled client."""
@@ -96,6 +95,26 @@ class SharedClient:
     async def _list(self, kind: ResourceKind) -> list[Any]:
         async with self._slots:
             return await self.hook.alist_statuses(kind, retries=False)
+
+
+class ByIdReader:
+    """A waiter's fetch that reads its object by id (small: one per waiting trigger)."""
+
+    __slots__ = ("client", "kind", "resource_id")
+
+    def __init__(self, client: SharedClient, kind: ResourceKind, resource_id: str) -> None:
+        self.client = client
+        self.kind = kind
+        self.resource_id = resource_id
+
+    def __enter__(self) -> ByIdReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    async def __call__(self) -> StatusResource:
+        return await self.client.get_status(self.kind, self.resource_id)
 
 
 class _LoopShared:
@@ -191,40 +210,55 @@ def _close_if_unused(
 _CLOSING: set[asyncio.Future[None]] = set()
 
 
-@contextlib.asynccontextmanager
-async def shared_client(dataframer_conn_id: str) -> AsyncIterator[SharedClient]:
+class shared_client:
     """
     The shared client of ``dataframer_conn_id`` in the running event loop, for one waiter.
 
     The connection is looked up without blocking the loop, and the pooled client is built in a
     worker thread (the SDK's import and TLS context cost too much CPU for the loop). A lookup that
-    fails (no such connection, no API key) raises here.
+    fails (no such connection, no API key) raises on entering; the last waiter to leave closes it.
+
+    :param dataframer_conn_id: the Airflow connection id.
     """
-    settings = await resolve_settings(dataframer_conn_id)
-    clients = _loop_shared().clients
-    key = client_key(settings)
 
-    async def build() -> SharedClient:
-        hook = await asyncio.to_thread(DataframerHook.for_triggerer, settings, dataframer_conn_id)
-        return SharedClient(settings, hook)
+    __slots__ = ("client", "dataframer_conn_id", "key")
 
-    try:
-        client: SharedClient = await _shared_once(clients, key, build)
-        while client.closed:  # its last user left while this one was being woken up: build anew
-            client = await _shared_once(clients, key, build)
-    except asyncio.CancelledError:  # the trigger went while the client was built: close it unused
-        building = clients.get(key)
-        if building is not None:
-            building.add_done_callback(lambda done: _close_if_unused(clients, key, done))
-        raise
-    client.users += 1
-    try:
-        yield client
-    finally:
+    def __init__(self, dataframer_conn_id: str) -> None:
+        self.dataframer_conn_id = dataframer_conn_id
+        self.key: tuple[Any, ...] = ()
+        self.client: SharedClient | None = None
+
+    async def __aenter__(self) -> SharedClient:
+        settings = await resolve_settings(self.dataframer_conn_id)
+        clients = _loop_shared().clients
+        key = self.key = client_key(settings)
+
+        async def build() -> SharedClient:
+            hook = await asyncio.to_thread(DataframerHook.for_triggerer, settings, self.dataframer_conn_id)
+            return SharedClient(settings, hook)
+
+        try:
+            client: SharedClient = await _shared_once(clients, key, build)
+            while client.closed:  # its last user left while this one was being woken up: build anew
+                client = await _shared_once(clients, key, build)
+        except asyncio.CancelledError:  # the trigger went while the client was built: close it unused
+            building = clients.get(key)
+            if building is not None:
+                building.add_done_callback(lambda done: _close_if_unused(clients, key, done))
+            raise
+        client.users += 1
+        self.client = client
+        return client
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
         client.users -= 1
         if client.users == 0 and not client.closed:
             client.closed = True
-            cached = clients.get(key)
+            clients = _loop_shared().clients
+            cached = clients.get(self.key)
             if cached is not None and cached.done() and cached.result() is client:
-                del clients[key]
+                del clients[self.key]
             await asyncio.shield(client.aclose())
