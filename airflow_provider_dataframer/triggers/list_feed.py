@@ -68,8 +68,9 @@ COMPLETE_WHEN_LISTED = (SPEC,)
 that it needs no GET by id; a run's success carries its files, which only the GET has."""
 
 Fetch = Callable[[], Awaitable[StatusResource]]
-Answer = dict[str, dict[str, Any]] | Exception
-"""A list call's items by id, or the throttling error it got."""
+Answer = dict[str, Any] | Exception
+"""A list call's items by id (only those waited for; each parsed on first use, then shared), or
+the throttling error it got."""
 
 
 class FeedReader:
@@ -90,11 +91,11 @@ class FeedReader:
         self.seen = -math.inf
 
     def __enter__(self) -> FeedReader:
-        self.feed.waiters += 1
+        self.feed.join(self.resource_id)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.feed.waiters -= 1
+        self.feed.leave(self.resource_id)
 
     async def __call__(self) -> StatusResource:
         return await self.feed.read(self)
@@ -116,6 +117,7 @@ class ListFeed:
         self.where = where
         self.waiters = 0
         self.listing = False
+        self._wanted: dict[str, int] = {}
         self._list_call = list_call
         self._list_size = 0
         self._failures = 0
@@ -147,7 +149,7 @@ class ListFeed:
         reader.seen = asked
         if isinstance(answer, Exception):
             raise answer  # throttled: the watch logs it, the loop waits as the server asked
-        resource = self._parse(answer.get(reader.resource_id))
+        resource = self._resource(answer, reader.resource_id)
         phase = self.kind.phase(resource.status) if resource is not None else None
         if phase is Phase.WORKING or (phase is Phase.SUCCEEDED and self.kind in COMPLETE_WHEN_LISTED):
             return resource  # type: ignore[return-value]
@@ -160,13 +162,28 @@ class ListFeed:
         if self._call is not None:
             self._call.cancel()
 
-    def _parse(self, item: dict[str, Any] | None) -> StatusResource | None:
-        if item is None:
-            return None
-        try:
-            return self.kind.model.model_validate(item)
-        except ValidationError:
-            return None
+    def join(self, resource_id: str) -> None:
+        """Count a waiter of ``resource_id`` in."""
+        self.waiters += 1
+        self._wanted[resource_id] = self._wanted.get(resource_id, 0) + 1
+
+    def leave(self, resource_id: str) -> None:
+        """Count a waiter of ``resource_id`` out."""
+        self.waiters -= 1
+        left = self._wanted.pop(resource_id) - 1
+        if left:
+            self._wanted[resource_id] = left
+
+    def _resource(self, answer: dict[str, Any], resource_id: str) -> StatusResource | None:
+        """The listed object, parsed once for all its waiters (a bad item counts as not listed)."""
+        item = answer.get(resource_id)
+        if isinstance(item, dict):
+            try:
+                item = self.kind.model.model_validate(item)
+            except ValidationError:
+                item = None
+            answer[resource_id] = item
+        return item if isinstance(item, StatusResource) else None
 
     def _reconsider(self) -> None:
         if self._blocked_until and time.monotonic() >= self._blocked_until:
@@ -198,7 +215,12 @@ class ListFeed:
             if answer is None:
                 self._failed(exc)
         else:
-            answer = {item["id"]: item for item in body if isinstance(item, dict) and "id" in item}
+            wanted = self._wanted
+            answer = {
+                item["id"]: item
+                for item in body
+                if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] in wanted
+            }
             self._list_size = len(body)
             self._failures = 0
         finally:
