@@ -67,6 +67,8 @@ class StatusWatch:
     :param log: where progress goes (the task log, or the triggerer's log).
     """
 
+    __slots__ = ("_last_error", "_last_report", "deadline", "kind", "last", "log", "resource_id")
+
     def __init__(self, kind: ResourceKind, resource_id: str, deadline: float, log: TaskLogger) -> None:
         self.kind = kind
         self.resource_id = resource_id
