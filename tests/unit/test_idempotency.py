@@ -12,8 +12,8 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
     DataframerValidationError,
 )
-from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
 from airflow_provider_dataframer.models import Phase
+from airflow_provider_dataframer.name_clash import IfExists, NamedCreate, create_named
 from airflow_provider_dataframer.retry import RetryPolicy
 
 log = logging.getLogger("test.idempotency")
@@ -38,7 +38,7 @@ class FakeServer(NamedCreate[Thing]):
         self.create_calls = 0
         self.deleted: list[str] = []
 
-    def create(self) -> str:
+    def send(self) -> str:
         self.create_calls += 1
         if self.name in self.things:
             raise DataframerApiError(400, "name already exists", "POST", "/things/")
@@ -53,9 +53,6 @@ class FakeServer(NamedCreate[Thing]):
 
     def find(self) -> Thing | None:
         return self.things.get(self.name)
-
-    def id_of(self, existing: Thing) -> str:
-        return existing.id
 
     def matches(self, existing: Thing) -> bool:
         return existing.seed == self.seed
@@ -77,7 +74,7 @@ POLICY = RetryPolicy(max_retries=2, initial_backoff=0, max_backoff=0)
 
 
 def run(server: FakeServer, if_exists: IfExists = IfExists.REUSE) -> tuple[str, bool]:
-    return create_once(server, if_exists, POLICY, log, sleep=lambda _: None)
+    return create_named(server, if_exists, POLICY, log, sleep=lambda _: None)
 
 
 def test_plain_create() -> None:
@@ -178,7 +175,7 @@ def test_reuse_after_a_lost_answer_still_replaces_an_old_failed_thing() -> None:
     """The create never reached the server; what the lookup finds is an earlier try's failure."""
     server = FakeServer("n", "seed", failures=[DataframerApiError(502, "bad gateway", "POST", "/things/")])
     server.things["n"] = Thing("old", "n", "seed", Phase.FAILED)
-    server.create = _bypassing_the_clash(server)  # type: ignore[method-assign]
+    server.send = _bypassing_the_clash(server)  # type: ignore[method-assign]
     new_id, adopted = run(server)
     assert server.deleted == ["old"] and not adopted and server.things["n"].id == new_id
 
@@ -209,7 +206,7 @@ def test_a_lost_answer_is_not_sent_again_when_the_server_says_not_to() -> None:
 def _bypassing_the_clash(server: FakeServer) -> Any:
     """A create that fails as scripted before the server checks the name (as a proxy error does)."""
 
-    def create() -> str:
+    def send() -> str:
         server.create_calls += 1
         if server.failures:
             raise server.failures.pop(0)
@@ -218,4 +215,4 @@ def _bypassing_the_clash(server: FakeServer) -> Any:
         )
         return server.things[server.name].id
 
-    return create
+    return send
