@@ -740,7 +740,8 @@ class DataframerHook(BaseHook):
 
     async def _within_limit(self, endpoint: str, call: Awaitable[ResultT]) -> ResultT:
         """Await an async SDK call for at most the connection's ``request_timeout`` in all."""
-        limit = (await self.aget_settings()).request_timeout
+        settings = self._settings if self._settings is not None else await self.aget_settings()
+        limit = settings.request_timeout
         try:
             return await asyncio.wait_for(call, limit)
         except asyncio.TimeoutError:
