@@ -121,6 +121,7 @@ class Waiter:
         "in_flight",
         "interval",
         "kind",
+        "poll",
         "resource_id",
         "timer",
         "watch",
@@ -144,6 +145,7 @@ class Waiter:
         self.timer: asyncio.TimerHandle | None = None
         self.deadline_timer: asyncio.TimerHandle | None = None
         self.in_flight = False
+        self.poll: asyncio.Task[None] | None = None  # the poll in flight, cancelled at the deadline
         self.active = True
 
 
@@ -310,6 +312,11 @@ class StatusPoller:
         if waiter.timer is not None:
             waiter.timer.cancel()
             waiter.timer = None
+        if waiter.in_flight and waiter.poll is not None:
+            # The deadline is kept with a poll in flight: cancel it, then make the last poll.
+            waiter.poll.add_done_callback(lambda _: self._poll_one_soon(waiter))
+            waiter.poll.cancel()
+            return
         self._poll_one_soon(waiter)
 
     # Per-id polling
@@ -324,7 +331,7 @@ class StatusPoller:
         waiter.timer = None
         if waiter.active and not waiter.in_flight:
             waiter.in_flight = True
-            self._spawn(self._poll_one(waiter), waiter.context)
+            waiter.poll = self._spawn(self._poll_one(waiter), waiter.context)
 
     async def _poll_one(self, waiter: Waiter) -> None:
         started = self._loop.time()

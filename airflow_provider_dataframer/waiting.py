@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, TypedDict
 
+from airflow_provider_dataframer.deadlines import cut_at
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerNotFoundError
 from airflow_provider_dataframer.models import RESOURCE_KINDS, Phase, ResourceKind, StatusResource
 from airflow_provider_dataframer.retry import is_transient
@@ -137,11 +138,16 @@ def wait_blocking(
 ) -> WaitEvent:
     """Poll ``fetch`` in the worker until ``watch`` reports the end of the wait."""
     while True:
+        # The deadline is kept with a poll in flight: a poll started before it is cut at it, and
+        # the poll at the deadline (bounded by the request's own limit) is the last one.
+        last = time.time() >= watch.deadline
         try:
-            event = watch.observe(fetch())
+            with cut_at(None if last else watch.deadline):
+                event = watch.observe(fetch())
         except DataframerError as exc:
             event = watch.observe_error(exc)
-        event = event or watch.check_deadline()
+        if event is None and last:
+            event = watch.check_deadline()
         if event:
             return event
         sleep(watch.sleep_seconds(poll_interval))

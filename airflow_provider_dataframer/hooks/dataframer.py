@@ -13,6 +13,7 @@ them this module, on every parse.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -22,14 +23,16 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
+import httpcore
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
+from airflow_provider_dataframer import deadlines
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerAuthError,
@@ -81,10 +84,13 @@ API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
 SEED_DATASETS_PATH = "/api/dataframer/seed-datasets/"
 MAX_MESSAGE_CHARS = 500
 POOL_SIZE = 32
+DEFAULT_REQUEST_TIMEOUT = 120.0
+"""Seconds one request may take in all (connection extra ``request_timeout``)."""
 """Connections of the triggerer's pooled client (and requests it has in flight at once)."""
 
 _UNSAFE_KEY = re.compile(r"[\s\x00-\x1f\x7f]")
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
 
 
 class ReadableFile(Protocol):
@@ -177,6 +183,8 @@ class ConnectionSettings:
     :param timeout: connect/read/write/pool timeouts of every request.
     :param retry: the retry policy of every request.
     :param extra_headers: headers sent with every API request (connection extra ``extra_headers``).
+    :param request_timeout: the total seconds one request may take, answer included, however
+        slowly it trickles (connection extra ``request_timeout``, default 120).
     """
 
     base_url: str
@@ -184,6 +192,7 @@ class ConnectionSettings:
     timeout: httpx.Timeout
     retry: RetryPolicy
     extra_headers: tuple[tuple[str, str], ...] = ()
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
     @classmethod
     def from_connection(cls, conn: Any) -> ConnectionSettings:
@@ -204,6 +213,7 @@ class ConnectionSettings:
                 max_backoff=_positive_seconds(conn_id, extra, "retry_max_backoff", 8.0),
             ),
             extra_headers=_extra_headers(conn_id, extra),
+            request_timeout=_positive_seconds(conn_id, extra, "request_timeout", DEFAULT_REQUEST_TIMEOUT),
         )
 
     def client_options(self) -> dict[str, Any]:
@@ -316,11 +326,92 @@ _CLIENT_CLASSES: tuple[type[Dataframer], type[AsyncDataframer]] | None = None
 
 
 def make_client(settings: ConnectionSettings) -> Dataframer:
-    """A blocking SDK client for ``settings``."""
+    """A blocking SDK client for ``settings``, each request of which ends within ``request_timeout``."""
     sync_class, _ = _client_classes()
     client = sync_class(**settings.client_options())
     client.retry_policy = settings.retry  # type: ignore[attr-defined]
+    _limit_requests(client._client, settings.request_timeout)
     return client
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection that never waits past the current request's deadline (headers and body alike)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    @staticmethod
+    def _bounded(timeout: float | None) -> tuple[float | None, str]:
+        left = deadlines.time_left()
+        if left is None or (timeout is not None and timeout < left[0]):
+            return timeout, ""
+        if left[0] <= 0:
+            raise httpcore.ReadTimeout(left[1])
+        return left[0], left[1]
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bounded, reason = self._bounded(timeout)
+        try:
+            return self._stream.read(max_bytes, bounded)
+        except httpcore.ReadTimeout:
+            raise httpcore.ReadTimeout(reason or "timed out") from None
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        bounded, reason = self._bounded(timeout)
+        try:
+            self._stream.write(buffer, bounded)
+        except httpcore.WriteTimeout:
+            raise httpcore.WriteTimeout(reason or "timed out") from None
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, self._bounded(timeout)[0])
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """The network backend of the hook's blocking clients: streams bounded by the request's deadline."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _DeadlineStream._bounded(timeout)[0]
+        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        timeout = _DeadlineStream._bounded(timeout)[0]
+        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _limit_requests(client: httpx.Client, limit: float) -> None:
+    """Give every request of ``client`` ``limit`` seconds in all, from when it is sent."""
+    client.event_hooks["request"].append(lambda request: deadlines.start_request(limit))
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)  # httpx's transports keep their httpcore pool here
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
 
 
 def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> AsyncDataframer:
@@ -469,6 +560,8 @@ def map_sdk_error(
         cause = exc.__cause__
         if isinstance(exc, dataframer.APITimeoutError):
             reason = f"timed out ({type(cause).__name__})" if cause else "timed out"
+            if str(cause).startswith(("took longer than", "was cut at")):  # the total limit (deadlines)
+                reason = str(cause)
         else:
             reason = f"{type(cause).__name__}: {cause}" if cause and str(cause) else type(cause).__name__
         not_sent = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -557,7 +650,8 @@ class DataframerHook(BaseHook):
     empty the ``DATAFRAMER_API_KEY`` environment variable is used. The host is the base URL
     (default ``https://df-api.dataframer.ai``): a full URL such as ``http://127.0.0.1:8080`` or a
     host name completed by the schema and port fields. Extras: ``connect_timeout`` (5 s),
-    ``read_timeout`` (60 s), ``max_retries`` (2), ``retry_initial_backoff`` (0.5 s),
+    ``read_timeout`` (60 s, per read), ``request_timeout`` (120 s: the most one request may take in
+    all, however slowly its answer trickles), ``max_retries`` (2), ``retry_initial_backoff`` (0.5 s),
     ``retry_max_backoff`` (8 s) and ``extra_headers`` (an object of headers sent with every
     request, e.g. for a gateway).
 
@@ -644,6 +738,18 @@ class DataframerHook(BaseHook):
         hook._async_client = make_async_client(settings, pooled=True)
         return hook
 
+    async def _within_limit(self, endpoint: str, call: Awaitable[ResultT]) -> ResultT:
+        """Await an async SDK call for at most the connection's ``request_timeout`` in all."""
+        settings = self._settings if self._settings is not None else await self.aget_settings()
+        limit = settings.request_timeout
+        try:
+            return await asyncio.wait_for(call, limit)
+        except asyncio.TimeoutError:
+            method, _, path = endpoint.partition(" ")
+            raise DataframerTransportError(
+                method, path, f"took longer than {limit:g} s (the connection's request_timeout)"
+            ) from None
+
     def _create_client(self) -> Dataframer:
         """The client for a create: no blind retries (a lost answer is resolved by a lookup)."""
         return self.get_conn().with_options(max_retries=0)
@@ -713,7 +819,7 @@ class DataframerHook(BaseHook):
         path = kind.item_path(resource_id)
         client = await self.get_async_conn()
         with sdk_errors(f"GET {path}"):
-            answer = await client.get(path, cast_to=object)
+            answer = await self._within_limit(f"GET {path}", client.get(path, cast_to=object))
         return _ours(kind.model, answer, f"GET {path}")
 
     async def alist_resources(self, kind: ResourceKind) -> list[Any]:
@@ -721,7 +827,7 @@ class DataframerHook(BaseHook):
         client = await self.get_async_conn()
         endpoint = f"GET {kind.collection_path}"
         with sdk_errors(endpoint):
-            answer = await client.get(kind.collection_path, cast_to=object)
+            answer = await self._within_limit(endpoint, client.get(kind.collection_path, cast_to=object))
         if not isinstance(answer, list):
             raise DataframerResponseError(
                 "GET", kind.collection_path, f"expected a list, got {type(answer).__name__}"
@@ -847,7 +953,9 @@ class DataframerHook(BaseHook):
         run_id = checked_id(run_id, "run_id")
         client = await self.get_async_conn()
         with sdk_errors(f"POST {RUN.item_path(run_id)}cancel/"):
-            await client.dataframer.runs.cancel(run_id)
+            await self._within_limit(
+                f"POST {RUN.item_path(run_id)}cancel/", client.dataframer.runs.cancel(run_id)
+            )
 
     # Downloads
 
