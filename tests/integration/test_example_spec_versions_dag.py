@@ -38,7 +38,9 @@ def test_the_reviewed_yaml_becomes_version_2_and_the_run_is_pinned_to_it(
     assert run["spec_version"] == 2 and run["status"] == "SUCCEEDED"
     (landed,) = [path for path in (output_dir / "review").rglob("*") if path.is_file()]
     assert landed.parent.name == dag_run.logical_date.strftime("%Y%m%d")
-    assert landed.name == run["generated_files"][0]["path"].rsplit("/", 1)[-1] and landed.stat().st_size > 0
+    assert landed.name == run["generated_files"][0]["path"].rsplit("/", 1)[-1]
+    topics = reviewed["spec"]["data_property_variations"][0]["property_values"]
+    assert any(topic in landed.read_text().lower() for topic in topics), "generated from version 2"
 
     # The same YAML pushed again (a re-run, a retry) adds no version.
     again = run_task(UpdateSpecOperator(task_id="again", spec_id=spec["id"], yaml_path=str(REVIEWED)))

@@ -30,6 +30,11 @@ pytestmark = pytest.mark.integration
 SENSOR = {"poke_interval": 0.05, "timeout": 30}
 
 
+def still_working_at_first_look(server: EmulatorServer, path: str) -> None:
+    """The sensor's first read answers PROCESSING, however fast the job ran: it waits, deterministically."""
+    server.add_fault(method="GET", path=path, action="status_override", status="PROCESSING", times=1)
+
+
 @pytest.mark.parametrize("deferrable", [False, True])
 def test_evaluation_sensor_waits_and_gates(emulator: EmulatorServer, deferrable: bool) -> None:
     ids = ready_run(emulator, spec_name="customers [poor-run]")
@@ -37,6 +42,7 @@ def test_evaluation_sensor_waits_and_gates(emulator: EmulatorServer, deferrable:
         CreateEvaluationOperator(task_id="start", run_id=ids["run_id"], wait_for_completion=False, **FAST)
     )
     assert started.state == "success", started.message
+    still_working_at_first_look(emulator, "evaluations/*/")
     passing = run_task(
         EvaluationStatusSensor(task_id="wait", evaluation_id=started.result, deferrable=deferrable, **SENSOR)
     )
@@ -67,6 +73,7 @@ def test_anonymization_sensor_then_one_masked_file(
         )
     )
     assert started.state == "success", started.message
+    still_working_at_first_look(emulator, "anonymization-runs/*/")
     waited = run_task(
         AnonymizationStatusSensor(
             task_id="wait", anonymization_run_id=started.result, deferrable=deferrable, **SENSOR
@@ -109,6 +116,7 @@ def test_red_team_run_sensor_polls_the_status_endpoint(emulator: EmulatorServer,
     )
     assert started.state == "success", started.message
     emulator.clear_requests()
+    still_working_at_first_look(emulator, "red-team-runs/*/status/")
     waited = run_task(
         RedTeamRunStatusSensor(
             task_id="wait", red_team_run_id=started.result, deferrable=deferrable, **SENSOR
@@ -117,6 +125,7 @@ def test_red_team_run_sensor_polls_the_status_endpoint(emulator: EmulatorServer,
     assert waited.state == "success", waited.message
     assert waited.result["red_team_run_id"] == started.result["red_team_run_id"]
     assert waited.result["behaviors"] == 2 and len(waited.result["prompts"]) == 4
+    assert bool(waited.deferrals) is deferrable
     polls = [r.path for r in emulator.requests(method="GET", path="red-team-runs/**")]
     assert polls[-1].endswith(f"/{started.result['red_team_run_id']}/")  # the prompts, read once
     assert polls[:-1] and all(p.endswith("/status/") for p in polls[:-1])
