@@ -49,6 +49,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_dataframer.operators.evaluation",
                     "airflow_provider_dataframer.operators.anonymization",
                     "airflow_provider_dataframer.operators.red_team",
+                    "airflow_provider_dataframer.operators.file_download",
                 ],
             }
         ],
@@ -58,6 +59,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_dataframer.sensors.spec",
                     "airflow_provider_dataframer.sensors.run",
+                    "airflow_provider_dataframer.sensors.evaluation",
+                    "airflow_provider_dataframer.sensors.anonymization",
+                    "airflow_provider_dataframer.sensors.red_team",
                 ],
             }
         ],

@@ -33,6 +33,7 @@ DEMO_DAGS: list[tuple[str, bool]] = [
     ("example_dataframer_scheduled_regeneration", False),
     ("example_dataframer_mapped", False),
     ("example_dataframer_platform", False),
+    ("example_dataframer_spec_versions", False),
 ]
 
 

@@ -1008,6 +1008,36 @@ class DataframerHook(BaseHook):
                 )
             sleep(min(poll_interval, remaining))
 
+    def get_seed_file_download_link(self, dataset_id: str, file_id: str) -> DownloadLink:
+        """The presigned URL of one file of a seed dataset (answered at once, no 202)."""
+        dataset_id = checked_id(dataset_id, "dataset_id")
+        file_id = checked_id(file_id, "file_id")
+        endpoint = f"GET {SEED_DATASETS_PATH}{dataset_id}/files/{file_id}/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.seed_datasets.files.download(file_id, dataset_id=dataset_id)
+        return self._ready_link(answer, endpoint)
+
+    def get_anonymized_file_download_link(self, run_id: str, file_id: str) -> DownloadLink:
+        """The presigned URL of one masked file of a SUCCEEDED anonymization run."""
+        run_id = checked_id(run_id, "anonymization_run_id")
+        file_id = checked_id(file_id, "file_id")
+        endpoint = f"GET {ANONYMIZATION.item_path(run_id)}files/{file_id}/download/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.anonymization_runs.files.download(file_id, run_id=run_id)
+        return self._ready_link(answer, endpoint)
+
+    @staticmethod
+    def _ready_link(answer: Any, endpoint: str) -> DownloadLink:
+        """A single file's link; these endpoints name the file ``filename`` or ``file_name``."""
+        data = answer.to_dict(mode="json") if hasattr(answer, "to_dict") else answer
+        if isinstance(data, dict) and not data.get("filename") and data.get("file_name"):
+            data = {**data, "filename": data["file_name"]}
+        link = _ours(DownloadLink, data, endpoint)
+        if not link.download_url:
+            method, _, path = endpoint.partition(" ")
+            raise DataframerResponseError(method, path, "the answer holds no download_url")
+        return link
+
     def download(
         self,
         link: DownloadLink,
