@@ -68,6 +68,13 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
     },
 }
 
+ASSET_URIS: dict[str, Any] = {
+    "schemes": ["dataframer"],
+    "handler": "airflow_provider_dataframer.assets.sanitize_uri",
+    "to_openlineage_converter": "airflow_provider_dataframer.assets.convert_asset_to_openlineage",
+    "factory": "airflow_provider_dataframer.assets.create_asset",
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow (the ``apache_airflow_provider`` entry point)."""
@@ -127,6 +134,9 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        # Airflow 3 reads asset-uris, Airflow 2 dataset-uris: the dataframer:// scheme's rules.
+        "asset-uris": [ASSET_URIS],
+        "dataset-uris": [ASSET_URIS],
         "extra-links": [
             "airflow_provider_dataframer.links.DataframerSpecLink",
             "airflow_provider_dataframer.links.DataframerRunLink",
