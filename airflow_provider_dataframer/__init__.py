@@ -25,30 +25,30 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
     "connect_timeout": {
         "label": "Connect timeout (s)",
         "description": "Seconds to wait for a TCP/TLS connection to the API. Default 5.",
-        "schema": {"type": ["number", "null"], "default": 5.0, "minimum": 0},
+        "schema": {"type": ["number", "null"], "default": 5.0, "exclusiveMinimum": 0},
     },
     "read_timeout": {
         "label": "Read timeout (s)",
         "description": "Seconds to wait for an answer to a request (also write and pool). Default 60.",
-        "schema": {"type": ["number", "null"], "default": 60.0, "minimum": 0},
+        "schema": {"type": ["number", "null"], "default": 60.0, "exclusiveMinimum": 0},
     },
     "max_retries": {
         "label": "Max retries",
         "description": (
             "Retries of a request after a connection error, a timeout, 408, 409, 429 or 5xx "
-            "(never other 4xx; a create whose answer was lost is looked up, not resent). Default 2."
+            "(never other 4xx; a create whose answer was lost is looked up, not resent). 0 to 20; default 2."
         ),
-        "schema": {"type": ["integer", "null"], "default": 2, "minimum": 0},
+        "schema": {"type": ["integer", "null"], "default": 2, "minimum": 0, "maximum": 20},
     },
     "retry_initial_backoff": {
         "label": "Retry initial backoff (s)",
         "description": "First wait before a retry, doubled (jittered) each time; Retry-After wins. Default 0.5.",
-        "schema": {"type": ["number", "null"], "default": 0.5, "minimum": 0},
+        "schema": {"type": ["number", "null"], "default": 0.5, "exclusiveMinimum": 0},
     },
     "retry_max_backoff": {
         "label": "Retry max backoff (s)",
         "description": "Longest wait between two retries. Default 8.",
-        "schema": {"type": ["number", "null"], "default": 8.0, "minimum": 0},
+        "schema": {"type": ["number", "null"], "default": 8.0, "exclusiveMinimum": 0},
     },
     "app_url": {
         "label": "App URL",
@@ -62,7 +62,7 @@ CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
         "label": "Extra headers",
         "description": (
             'HTTP headers added to every API request, as a JSON object, e.g. {"X-Team": "ml"}. '
-            "Authorization is always the API key's."
+            "Values are strings; Authorization cannot be set here (it is always the API key)."
         ),
         "schema": {"type": ["object", "null"], "default": None},
     },

@@ -126,3 +126,38 @@ def test_the_form_writes_the_same_extra_json_the_hook_reads(monkeypatch: pytest.
     assert settings.retry.max_retries == 4
     assert (settings.retry.initial_backoff, settings.retry.max_backoff) == (0.5, 8.0)
     assert app_url_for_connection("dataframer_form") == "https://app.df.internal"
+
+
+@pytest.mark.parametrize(
+    ("extra", "accepted"),
+    [
+        ({"max_retries": 20}, True),
+        ({"max_retries": 21}, False),
+        ({"connect_timeout": 0.01}, True),
+        ({"connect_timeout": 0}, False),
+        ({"retry_max_backoff": 0}, False),
+    ],
+)
+def test_the_forms_bounds_are_the_hooks(
+    extra: dict[str, object], accepted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the form lets through (minimum, exclusiveMinimum, maximum), the hook accepts, and no more."""
+    from airflow_provider_dataframer import CONNECTION_EXTRA_FIELDS
+    from airflow_provider_dataframer.exceptions import DataframerConfigError
+    from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+
+    ((name, value),) = extra.items()
+    schema = CONNECTION_EXTRA_FIELDS[name]["schema"]
+    assert isinstance(value, int | float)
+    in_form = (
+        value >= schema.get("minimum", float("-inf"))
+        and value > schema.get("exclusiveMinimum", float("-inf"))
+        and value <= schema.get("maximum", float("inf"))
+    )
+    assert in_form == accepted
+    monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_BOUNDS", connection_json(**extra))
+    if accepted:
+        assert DataframerHook("dataframer_bounds").settings is not None
+    else:
+        with pytest.raises(DataframerConfigError, match=name):
+            _ = DataframerHook("dataframer_bounds").settings
