@@ -33,6 +33,8 @@ from airflow.providers.common.compat.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
 from airflow_provider_dataframer import deadlines
+from airflow_provider_dataframer.connection_extras import set_extras
+from airflow_provider_dataframer.connection_url import with_scheme
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerAuthError,
@@ -198,7 +200,7 @@ class ConnectionSettings:
     def from_connection(cls, conn: Any) -> ConnectionSettings:
         """Read an Airflow connection (``host`` base URL, ``password`` API key, extras)."""
         conn_id = str(conn.conn_id)
-        extra = conn.extra_dejson or {}
+        extra = set_extras(conn.extra_dejson)  # a field left empty in the form means its default
         api_key = api_key_from(conn_id, conn.password)
         return cls(
             base_url=base_url_from(conn.host, conn.schema, conn.port),
@@ -237,13 +239,14 @@ def base_url_from(host: str | None, schema: str | None, port: int | None) -> str
     Build the base URL from a connection's host, schema and port.
 
     ``host`` may be a full URL (``http://127.0.0.1:8080``) or a bare host name, in which case
-    ``schema`` (default ``https``) and ``port`` complete it. An empty host means the public API.
+    ``schema`` (default ``https``; ``http`` for a loopback host) and ``port`` complete it. An
+    empty host means the public API.
     """
     if not host or not host.strip():
         return DEFAULT_BASE_URL
     host = host.strip().rstrip("/")
     if "://" not in host:
-        host = f"{schema or 'https'}://{host}"
+        host = with_scheme(host, schema)  # the scheme rule: airflow_provider_dataframer.connection_url
     url = httpx.URL(host)
     if port and url.port is None:
         url = url.copy_with(port=int(port))

@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
+from airflow_provider_dataframer.assets import download_event_extra, record_outlet_events, run_event_extra
 from airflow_provider_dataframer.destinations import check_destination_value, open_destination
 from airflow_provider_dataframer.exceptions import (
     DataframerError,
@@ -224,6 +225,7 @@ class CreateRunOperator(DataframerCreateOperator):
         if self._result is None:  # reconnected to a run that was still working: it is finished now
             assert self.run_id is not None
             self._result = self._summarize(self.hook.get_run(self.run_id))
+        record_outlet_events(context, run_event_extra(self._result))  # assets: the outlets' event extra
         return self._result
 
     # ResumableJobMixin: submit once, then wait (or reconnect to the stored run after a crash).
@@ -294,6 +296,7 @@ class CreateRunOperator(DataframerCreateOperator):
         self.log.info("%s", event["message"])
         run = resource if isinstance(resource, Run) else self.hook.get_run(str(event["id"]))
         self._result = self._summarize(run)
+        record_outlet_events(context, run_event_extra(self._result))  # assets: the outlets' event extra
         return self._result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
@@ -437,6 +440,7 @@ class DownloadRunFilesOperator(BaseOperator):
             landed.total_bytes,
             destination,
         )
+        record_outlet_events(context, download_event_extra(self.run_id, self.written))  # assets
         return download_result(self.folder, self.written, landed.total_bytes, self.limits.max_listed_files)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
