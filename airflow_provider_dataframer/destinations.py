@@ -221,8 +221,9 @@ def open_destination(value: Any, conn_id: str | None = None) -> Destination:
     """
     check_destination_value(value, at_construction=False)
     resolved = resolve_source(value.strip() if isinstance(value, str) else value, conn_id)
-    if isinstance(resolved, Path):
-        return LocalFolder(resolved, resolved)
-    if getattr(resolved, "protocol", None) in LOCAL_PROTOCOLS:
+    protocol = getattr(resolved, "protocol", None)
+    if protocol in LOCAL_PROTOCOLS:  # before the Path check: Airflow 2's ObjectStoragePath is a Path
         return LocalFolder(Path(resolved.path), resolved)
+    if protocol is None and isinstance(resolved, Path):
+        return LocalFolder(resolved, resolved)
     return StorageFolder(resolved)
