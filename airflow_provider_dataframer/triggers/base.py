@@ -87,4 +87,9 @@ def load_poller() -> ModuleType:
     for name in HTTP_STACK_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    return importlib.import_module(POLLER_MODULE)
+    polling = importlib.import_module(POLLER_MODULE)
+    # The poller's process-wide TLS context (loading the CA bundle: up to 0.3 s on a loaded host).
+    shared_ssl_context = getattr(polling, "shared_ssl_context", None)
+    if callable(shared_ssl_context):
+        shared_ssl_context()
+    return polling
