@@ -9,7 +9,7 @@ STAMP = $(VENV)/.installed-$(AIRFLOW_VERSION)
 
 DOCS_STAMP = $(VENV)/.installed-docs
 
-.PHONY: demo test lint docs venv clean
+.PHONY: demo test lint docs venv clean scaleout
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml
 
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# Celery + Redis + PostgreSQL + two triggerers (installs redis-server and the Celery provider first).
+scaleout: $(STAMP)
+	bash tests/deployment/scaleout/run.sh $(VENV)
 
 demo: $(STAMP)
 	$(VENV)/bin/python scripts/demo.py

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import time
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin
+from airflow.providers.common.compat.sdk import AirflowTaskTimeout, BaseOperator, ResumableJobMixin
 
 from airflow_provider_dataframer.arguments import check_wait_arguments, is_unresolved
 from airflow_provider_dataframer.exceptions import DataframerNotFoundError, DataframerValidationError
@@ -20,6 +22,20 @@ if TYPE_CHECKING:
 
 NOT_FOUND = "NOT_FOUND"
 """What ``get_job_status`` reports for an object deleted since it was stored."""
+
+EXECUTION_DEADLINE_KWARG = "dataframer_execution_deadline"
+"""The resume keyword that marks a wait cut short by ``execution_timeout`` (epoch seconds)."""
+
+
+def _deferral_timeout_errors() -> tuple[type[BaseException], ...]:
+    """``TaskDeferralTimeout`` of this Airflow: the task SDK's (3.x) and/or the core one (2.x)."""
+    found: list[type[BaseException]] = []
+    for module in ("airflow.sdk.exceptions", "airflow.exceptions"):
+        try:
+            found.append(importlib.import_module(module).TaskDeferralTimeout)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
@@ -37,6 +53,13 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
     :param deferrable: wait in the triggerer instead of holding a worker slot.
     :param poll_interval: seconds between status polls.
     :param timeout: seconds to wait for a terminal status before failing the task.
+
+    While deferred, the wait also ends at the task's ``execution_timeout`` (counted from the start
+    of the try), which Airflow 3 does not enforce on a deferred task itself: the trigger's deadline
+    is the earlier of the two. When ``execution_timeout`` is what ended it, the resumed task raises
+    ``AirflowTaskTimeout`` as a worker would, and Airflow then calls ``on_kill`` (for a run:
+    canceled when ``cancel_on_kill``). In a worker (``deferrable=False``) Airflow enforces
+    ``execution_timeout`` itself, the same way.
     """
 
     kind: ClassVar[ResourceKind]
@@ -123,6 +146,11 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
             return
         deadline = time.time() + self.timeout
         if self.deferrable:
+            resume_kwargs: dict[str, Any] | None = None
+            execution_deadline = self.execution_deadline(context)
+            if execution_deadline is not None and execution_deadline < deadline:
+                deadline = execution_deadline
+                resume_kwargs = {EXECUTION_DEADLINE_KWARG: execution_deadline}
             self.log.info(
                 "Deferring: the triggerer waits for Dataframer %s %s (a poll every %s s, until %s UTC); "
                 "this task holds no worker slot meanwhile.",
@@ -131,7 +159,59 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
                 f"{self.poll_interval:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(deadline)),
             )
-            self.defer(trigger=self.make_trigger(resource_id, deadline), method_name="execute_complete")
+            self.defer(
+                trigger=self.make_trigger(resource_id, deadline),
+                method_name="execute_complete",
+                kwargs=resume_kwargs,
+            )
         watch = StatusWatch(self.kind, resource_id, deadline, self.log)
         fetch = lambda: self.hook.get_resource(self.kind, resource_id)  # noqa: E731
         self.execute_complete(context, dict(wait_blocking(fetch, watch, self.poll_interval)))
+
+    # execution_timeout while deferred
+
+    def execution_deadline(self, context: Context) -> float | None:
+        """When this try's ``execution_timeout`` runs out (epoch seconds); None without one."""
+        if not self.execution_timeout:
+            return None
+        started = context["ti"].start_date
+        start = started.timestamp() if isinstance(started, datetime) else time.time()
+        return start + self.execution_timeout.total_seconds()
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """
+        Resume after the deferral; a wait ended by ``execution_timeout`` raises ``AirflowTaskTimeout``.
+
+        Airflow runs this inside its ``execution_timeout`` guard, which calls ``on_kill`` on that
+        exception. Airflow 2 also ends a deferral at ``execution_timeout`` itself (the task then
+        resumes with ``TaskDeferralTimeout``); that is turned into the same timeout, so that
+        ``on_kill`` runs whichever of the two came first.
+        """
+        kwargs = dict(next_kwargs or {})
+        execution_deadline = kwargs.pop(EXECUTION_DEADLINE_KWARG, None)
+        event = kwargs.get("event")
+        if execution_deadline is not None and isinstance(event, dict) and event.get("status") == "timeout":
+            self.resource_id = str(event["id"])
+            raise AirflowTaskTimeout(self._execution_timeout_message(event.get("resource_status")))
+        try:
+            return super().resume_execution(next_method, kwargs, context)
+        except _deferral_timeout_errors() as exc:
+            if not (self.deferrable and self.execution_timeout):
+                raise
+            stored = context["ti"].xcom_pull(task_ids=self.task_id, key=self.id_xcom_key)
+            self.resource_id = str(stored) if stored else self.resource_id
+            raise AirflowTaskTimeout(self._execution_timeout_message(None)) from exc
+
+    def _execution_timeout_message(self, last_status: str | None) -> str:
+        what = f"Dataframer {self.kind.name} {self.resource_id or '(id unknown)'}"
+        last = f" (last status {last_status})" if last_status else ""
+        message = (
+            f"Timed out: the task's execution_timeout ({self.execution_timeout}) passed while it was "
+            f"deferred, waiting for {what}{last}."
+        )
+        cancel_on_kill = getattr(self, "cancel_on_kill", None)
+        if cancel_on_kill is True:
+            message += f" The {self.kind.name} is canceled (cancel_on_kill=True)."
+        elif cancel_on_kill is False:
+            message += f" The {self.kind.name} is left running (cancel_on_kill=False)."
+        return message

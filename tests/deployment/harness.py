@@ -323,6 +323,9 @@ class Deployment:
         env = {
             **inherited,
             "PATH": from_venv,
+            # This checkout's provider and emulator, even when the venv's editable install points
+            # at another checkout (a git worktree sharing the venv).
+            "PYTHONPATH": str(ROOT),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
             "PYTHONUNBUFFERED": "1",
@@ -428,8 +431,8 @@ class Deployment:
             alive=component.check_alive,
         )
 
-    def _add_component(self, name: str, argv: list[str]) -> Component:
-        component = Component(name, argv, self.base_env(), LOG_DIR / f"{name}.log")
+    def _add_component(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Component:
+        component = Component(name, argv, {**self.base_env(), **(env or {})}, LOG_DIR / f"{name}.log")
         self.components[name] = component
         component.start()
         with SESSIONS_FILE.open("a") as sessions:

@@ -78,7 +78,8 @@ if [[ -n "${DATAFRAMER_UI_TEST:-}" ]]; then
     echo "browser tools (chromium, playwright-core): exit $status, wall time $(( $(date +%s) - start )) s"
     [[ $status -eq 0 ]] || exit "$status"
 fi
-bounded "$PYTEST_TIMEOUT" "$venv/bin/python" -m pytest tests/deployment \
+# DATAFRAMER_DEPLOYMENT_TARGET: another test directory (tests/deployment/scaleout/run.sh sets it).
+bounded "$PYTEST_TIMEOUT" "$venv/bin/python" -m pytest "${DATAFRAMER_DEPLOYMENT_TARGET:-tests/deployment}" \
     -p no:cacheprovider -v -s -rfEsx --timeout="$TEST_TIMEOUT" "$@" || status=$?
 echo "deployment test$([[ -n "${DATAFRAMER_UI_TEST:-}" ]] && echo " + browser check"): exit $status, wall time $(( $(date +%s) - start )) s"
 exit "$status"

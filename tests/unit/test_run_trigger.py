@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
+import pytest
 import respx
 
 from airflow_provider_dataframer.triggers.run import RunStatusTrigger
@@ -67,10 +74,276 @@ async def test_canceled_is_a_failure(respx_mock: respx.MockRouter) -> None:
     assert f"run {RUN_ID} ended CANCELED" in str(event["message"])
 
 
+class FakeSupervisor:
+    """The triggerer supervisor's side of ``GetTaskStates``: answers with fixed task states."""
+
+    def __init__(
+        self,
+        task_states: dict[str, Any] | None = None,
+        error: Exception | None = None,
+        answer_when: asyncio.Event | None = None,
+    ) -> None:
+        self.task_states = task_states or {}
+        self.error = error
+        self.answer_when = answer_when  # answer once it is set (None: at once)
+        self.asked = asyncio.Event()
+        self.requests: list[Any] = []
+
+    def send(self, msg: Any) -> None:
+        """Other messages (the secrets masker's ``MaskSecret``) need no answer."""
+
+    async def asend(self, msg: Any) -> Any:
+        from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
+
+        if not isinstance(msg, GetTaskStates):
+            return None
+        self.requests.append(msg)
+        self.asked.set()
+        if self.answer_when is not None:
+            await self.answer_when.wait()
+        if self.error is not None:
+            raise self.error
+        return TaskStatesResult(task_states=self.task_states)
+
+
+def killed_trigger(map_index: int = -1) -> RunStatusTrigger:
+    """A run trigger as the triggerer builds it: with the task instance that deferred to it."""
+    trigger = make_trigger(cancel_on_kill=True)
+    trigger.task_instance = SimpleNamespace(  # type: ignore[assignment]
+        dag_id="dag", task_id="create_run", run_id="manual__1", map_index=map_index, task=None
+    )
+    return trigger
+
+
+def logged(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> str:
+    """What was logged: Airflow 3 logs triggers through structlog (stdout), Airflow 2 through logging."""
+    return caplog.text + capsys.readouterr().out
+
+
+@pytest.fixture
+def supervisor(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeSupervisor]:
+    task_runner = pytest.importorskip(
+        "airflow.sdk.execution_time.task_runner", reason="task states are read through the Airflow 3 task SDK"
+    )
+
+    def install(
+        task_states: dict[str, Any] | None = None,
+        error: Exception | None = None,
+        answer_when: asyncio.Event | None = None,
+    ) -> FakeSupervisor:
+        fake = FakeSupervisor(task_states, error, answer_when)
+        monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", fake, raising=False)
+        return fake
+
+    return install
+
+
 @respx.mock
-async def test_on_kill_cancels_only_when_asked(respx_mock: respx.MockRouter) -> None:
+async def test_on_kill_never_cancels_a_sensors_run(respx_mock: respx.MockRouter) -> None:
     cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
     await make_trigger().on_kill()
     assert not cancel.called, "a sensor's trigger never cancels someone else's run"
-    await make_trigger(cancel_on_kill=True).on_kill()
+
+
+@pytest.mark.parametrize("state", ["failed", "success", "up_for_retry", None])
+@respx.mock
+async def test_on_kill_cancels_when_the_task_left_deferred(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor], state: str | None
+) -> None:
+    fake = supervisor({"manual__1": {"create_run": state}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await killed_trigger().on_kill()
     assert cancel.call_count == 1
+    (request,) = fake.requests
+    assert (request.dag_id, request.task_ids, request.run_ids, request.map_index) == (
+        "dag",
+        ["create_run"],
+        ["manual__1"],
+        -1,
+    )
+
+
+@respx.mock
+async def test_on_kill_leaves_the_run_alone_when_the_trigger_only_moved(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    supervisor({"manual__1": {"create_run": "deferred"}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    text = logged(caplog, capsys)
+    assert "its task is still deferred" in text and "apache/airflow#73454" in text
+
+
+@respx.mock
+async def test_on_kill_reads_a_mapped_task_instance_by_its_map_index(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor]
+) -> None:
+    fake = supervisor({"manual__1": {"create_run_3": "deferred", "create_run_4": "failed"}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await killed_trigger(map_index=3).on_kill()
+    assert not cancel.called and fake.requests[0].map_index == 3
+    await killed_trigger(map_index=4).on_kill()
+    assert cancel.call_count == 1
+
+
+@respx.mock
+async def test_on_kill_cancels_when_the_task_instance_is_gone(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor]
+) -> None:
+    supervisor({})  # its DAG run was deleted
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await killed_trigger().on_kill()
+    assert cancel.call_count == 1
+
+
+@respx.mock
+async def test_on_kill_does_not_cancel_when_the_state_cannot_be_read(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    supervisor(error=ConnectionResetError("supervisor gone"))
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    text = logged(caplog, capsys)
+    assert f"Not canceling Dataframer run {RUN_ID}: could not tell" in text
+    assert "supervisor gone" in text and "cancel the run in Dataframer" in text
+
+
+@respx.mock
+async def test_on_kill_outside_a_triggerer_does_not_cancel(
+    respx_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    task_runner = pytest.importorskip("airflow.sdk.execution_time.task_runner")
+    monkeypatch.delattr(task_runner, "SUPERVISOR_COMMS", raising=False)
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+        trigger_without_ti = make_trigger(cancel_on_kill=True)
+        await trigger_without_ti.on_kill()
+    text = logged(caplog, capsys)
+    assert not cancel.called
+    assert "not running in an Airflow 3 triggerer" in text and "no task instance" in text
+
+
+@respx.mock
+async def test_on_kill_reports_a_run_that_cannot_be_canceled_any_more(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    supervisor({"manual__1": {"create_run": "success"}})
+    respx_mock.post(f"{RUN_URL}cancel/").respond(
+        400, json={"detail": f"Run '{RUN_ID}' is already SUCCEEDED and cannot be canceled."}
+    )
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()  # no exception: Airflow would only log it less clearly
+    text = logged(caplog, capsys)
+    assert f"Could not cancel Dataframer run {RUN_ID}" in text and "already SUCCEEDED" in text
+
+
+async def airflow_3_3_cancels_on_kill_again(trigger: RunStatusTrigger, fake: FakeSupervisor) -> None:
+    """
+    What Airflow 3.3's triggerer does to a trigger killed by a user while ``on_kill`` waits: its
+    ``run_trigger`` awaits ``wait_for(on_kill(), 30)``, and the next passes of the trigger loop
+    cancel the trigger's task again; Airflow swallows the cancellation of ``on_kill`` and moves on.
+    """
+
+    async def run_trigger() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # "on_kill() was itself cancelled": moves on
+            await asyncio.wait_for(trigger.on_kill(), timeout=30)
+
+    task = asyncio.create_task(run_trigger())
+    await fake.asked.wait()  # on_kill is waiting for the supervisor
+    while not task.done():
+        task.cancel()
+        await asyncio.sleep(0)
+    await task
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout=10)
+
+
+@respx.mock
+async def test_on_kill_cancels_the_run_although_airflow_cancels_on_kill_again(
+    respx_mock: respx.MockRouter, supervisor: Callable[..., FakeSupervisor]
+) -> None:
+    answer = asyncio.Event()
+    fake = supervisor({"manual__1": {"create_run": "failed"}}, answer_when=answer)
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    await airflow_3_3_cancels_on_kill_again(killed_trigger(), fake)
+    assert not cancel.called
+    answer.set()  # the supervisor answers only after Airflow gave up on on_kill
+    await until(lambda: cancel.called)
+    assert cancel.call_count == 1
+
+
+@respx.mock
+async def test_on_kill_leaves_a_moved_run_alone_although_airflow_cancels_on_kill_again(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answer = asyncio.Event()
+    fake = supervisor({"manual__1": {"create_run": "deferred"}}, answer_when=answer)
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await airflow_3_3_cancels_on_kill_again(killed_trigger(), fake)
+        answer.set()
+        await until(lambda: "its task is still deferred" in logged(caplog, capsys))
+    assert not cancel.called
+
+
+@respx.mock
+async def test_on_kill_does_not_cancel_when_the_supervisor_never_answers(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from airflow_provider_dataframer.triggers import task_state
+
+    monkeypatch.setattr(task_state, "STATE_READ_TIMEOUT", 0.05)
+    supervisor({"manual__1": {"create_run": "failed"}}, answer_when=asyncio.Event())  # never set
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    assert "did not answer within 0.05 s" in logged(caplog, capsys)
+
+
+@pytest.mark.parametrize("state", ["scheduled", "queued", "running"])
+@respx.mock
+async def test_on_kill_leaves_the_run_to_a_task_that_resumed_elsewhere(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    state: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The trigger moved, fired on the other triggerer, and the task resumes: the run is its own."""
+    supervisor({"manual__1": {"create_run": state}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    assert f"its task is {state}, resumed by an event" in logged(caplog, capsys)
