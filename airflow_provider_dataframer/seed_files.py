@@ -141,7 +141,9 @@ def resolve_source(value: Any, conn_id: str | None = None) -> Any:
 
             return ObjectStoragePath(value, conn_id=conn_id)
         return Path(value).expanduser()
-    if isinstance(value, PurePath):
+    # An ObjectStoragePath (or any UPath) is a PurePath on Airflow 2.11's universal_pathlib:
+    # only a path without a protocol is local.
+    if isinstance(value, PurePath) and getattr(value, "protocol", None) is None:
         return Path(value)
     return value
 
