@@ -709,9 +709,15 @@ class DataframerHook(BaseHook):
         return self._client
 
     async def get_async_conn(self) -> AsyncDataframer:
-        """The async SDK client of this hook (``dataframer.AsyncDataframer``), made on first use."""
+        """
+        The async SDK client of this hook (``dataframer.AsyncDataframer``), made on first use.
+
+        It is built in a worker thread: importing the SDK and loading the TLS context take tenths
+        of a second, which must not stall a triggerer's event loop.
+        """
         if self._async_client is None:
-            self._async_client = make_async_client(await self.aget_settings())
+            settings = await self.aget_settings()
+            self._async_client = await asyncio.to_thread(make_async_client, settings)
         return self._async_client
 
     def close(self) -> None:
