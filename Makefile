@@ -1,4 +1,4 @@
-# The two commands the README promises: `make demo` and `make test`.
+# The commands the README promises: `make demo`, `make test` and `make docs`.
 # Each creates its virtualenv on first use; nothing needs to be installed by hand.
 
 PYTHON ?= python3
@@ -7,7 +7,9 @@ AIRFLOW_VERSION ?= 3.3.2
 PIP = $(VENV)/bin/pip
 STAMP = $(VENV)/.installed-$(AIRFLOW_VERSION)
 
-.PHONY: demo test lint venv clean scaleout
+DOCS_STAMP = $(VENV)/.installed-docs
+
+.PHONY: demo test lint docs venv clean scaleout
 
 venv: $(STAMP)
 
@@ -24,6 +26,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs, strict: any warning fails) into build/docs/.
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PIP) install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # Celery + Redis + PostgreSQL + two triggerers (installs redis-server and the Celery provider first).
 scaleout: $(STAMP)

@@ -21,6 +21,63 @@ CONNECTION_FORM: dict[str, Any] = {
     },
 }
 
+# The connection extras as form fields (Airflow 3.2+ reads ``conn-fields``). Each is stored in the
+# connection's extra JSON under its own name, exactly as a hand-written extra, so the hook reads
+# the same JSON whichever way it was written. The defaults are the hook's.
+CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
+    "connect_timeout": {
+        "label": "Connect timeout (s)",
+        "description": "Seconds to wait for a TCP/TLS connection to the API. Default 5.",
+        "schema": {"type": ["number", "null"], "default": 5.0, "exclusiveMinimum": 0},
+    },
+    "read_timeout": {
+        "label": "Read timeout (s)",
+        "description": "Seconds to wait for an answer to a request (also write and pool). Default 60.",
+        "schema": {"type": ["number", "null"], "default": 60.0, "exclusiveMinimum": 0},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": (
+            "Retries of a request after a connection error, a timeout, 408, 409, 429 or 5xx "
+            "(never other 4xx; a create whose answer was lost is looked up, not resent). 0 to 20; default 2."
+        ),
+        "schema": {"type": ["integer", "null"], "default": 2, "minimum": 0, "maximum": 20},
+    },
+    "retry_initial_backoff": {
+        "label": "Retry initial backoff (s)",
+        "description": "First wait before a retry, doubled (jittered) each time; Retry-After wins. Default 0.5.",
+        "schema": {"type": ["number", "null"], "default": 0.5, "exclusiveMinimum": 0},
+    },
+    "retry_max_backoff": {
+        "label": "Retry max backoff (s)",
+        "description": "Longest wait between two retries. Default 8.",
+        "schema": {"type": ["number", "null"], "default": 8.0, "exclusiveMinimum": 0},
+    },
+    "app_url": {
+        "label": "App URL",
+        "description": (
+            "The Dataframer app's address, for the task page's 'Dataframer Spec' and 'Dataframer "
+            "Run' links. Empty: derived from the Base URL (df-api.dataframer.ai -> app.dataframer.ai)."
+        ),
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "extra_headers": {
+        "label": "Extra headers",
+        "description": (
+            'HTTP headers added to every API request, as a JSON object, e.g. {"X-Team": "ml"}. '
+            "Values are strings; Authorization cannot be set here (it is always the API key)."
+        ),
+        "schema": {"type": ["object", "null"], "default": None},
+    },
+}
+
+ASSET_URIS: dict[str, Any] = {
+    "schemes": ["dataframer"],
+    "handler": "airflow_provider_dataframer.assets.sanitize_uri",
+    "to_openlineage_converter": "airflow_provider_dataframer.assets.convert_asset_to_openlineage",
+    "factory": "airflow_provider_dataframer.assets.create_asset",
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow (the ``apache_airflow_provider`` entry point)."""
@@ -52,6 +109,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_dataframer.operators.evaluation",
                     "airflow_provider_dataframer.operators.anonymization",
                     "airflow_provider_dataframer.operators.red_team",
+                    "airflow_provider_dataframer.operators.file_download",
                 ],
             }
         ],
@@ -61,6 +119,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_dataframer.sensors.spec",
                     "airflow_provider_dataframer.sensors.run",
+                    "airflow_provider_dataframer.sensors.evaluation",
+                    "airflow_provider_dataframer.sensors.anonymization",
+                    "airflow_provider_dataframer.sensors.red_team",
                 ],
             }
         ],
@@ -76,6 +137,9 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        # Airflow 3 reads asset-uris, Airflow 2 dataset-uris: the dataframer:// scheme's rules.
+        "asset-uris": [ASSET_URIS],
+        "dataset-uris": [ASSET_URIS],
         "extra-links": [
             "airflow_provider_dataframer.links.DataframerSpecLink",
             "airflow_provider_dataframer.links.DataframerRunLink",
@@ -90,6 +154,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_dataframer.hooks.dataframer.DataframerHook",
                 "hook-name": "Dataframer",
                 "ui-field-behaviour": CONNECTION_FORM,
+                "conn-fields": CONNECTION_EXTRA_FIELDS,
             }
         ],
     }

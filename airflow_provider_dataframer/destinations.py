@@ -40,7 +40,9 @@ def resolve_source(value: Any, conn_id: str | None = None) -> Any:
 
             return ObjectStoragePath(value, conn_id=conn_id)
         return Path(value).expanduser()
-    if isinstance(value, PurePath):
+    # An ObjectStoragePath (or any UPath) is a PurePath on Airflow 2.11's universal_pathlib:
+    # only a path without a protocol is local.
+    if isinstance(value, PurePath) and getattr(value, "protocol", None) is None:
         return Path(value)
     return value
 
@@ -240,8 +242,9 @@ def open_destination(value: Any, conn_id: str | None = None) -> Destination:
     """
     check_destination_value(value, at_construction=False)
     resolved = resolve_source(value.strip() if isinstance(value, str) else value, conn_id)
-    if isinstance(resolved, Path):
-        return LocalFolder(resolved, resolved)
-    if getattr(resolved, "protocol", None) in LOCAL_PROTOCOLS:
+    protocol = getattr(resolved, "protocol", None)
+    if protocol in LOCAL_PROTOCOLS:  # before the Path check: Airflow 2's ObjectStoragePath is a Path
         return LocalFolder(Path(resolved.path), resolved)
+    if protocol is None and isinstance(resolved, Path):
+        return LocalFolder(resolved, resolved)
     return StorageFolder(resolved)

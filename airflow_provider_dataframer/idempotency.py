@@ -1,67 +1,52 @@
-"""Create a uniquely named Dataframer object exactly once, whatever happened before.
+"""Send a create once; when its answer is lost, find what it made instead of making a second one.
 
-Dataframer names are unique, which lets a create be made safe to repeat: after a create whose answer
-was lost, or when a task is retried or cleared, the object is looked up by name and adopted when it
-is the same request, instead of failing with "name already exists" or leaving a duplicate. What to
-do with a same-named object that already exists is the user's ``if_exists`` choice.
+Every create (spec, seed dataset, run, evaluation, anonymization run, red-team spec or run) is sent
+by the hook with the SDK's retries off, since a POST retried blindly can make two objects (two paid
+runs). :func:`send_once` is the one retry loop of creates:
+
+* a create refused before any work (never sent, HTTP 408 or 429) is sent again after a backoff;
+* a create whose answer was lost (a timeout, a dropped connection, a 5xx) may have been carried
+  out: :meth:`Create.find` looks for what it made, which is adopted. Only when it made nothing is
+  it sent again (within the retry budget, unless the server said not to retry);
+* any other refusal is raised (for specs and datasets, :mod:`.name_clash` resolves a taken name).
+
+Jobs without a name (runs, evaluations, anonymization and red-team runs) are found by
+:class:`NewJobCreate`: the jobs of the same parent are listed before sending, and after a lost
+answer the new ones are read and compared with the request (its own parameters, and the time the
+request was in flight against the job's creation time). One match is ours; several are never
+guessed between: the task fails without sending again and names them. With a :class:`Journal`
+(Airflow 3.3's task-state store), "sent at T, answer unknown" is written before sending, so that a
+retry of a try that could not even list the jobs looks for that job first instead of paying again.
 """
 
 from __future__ import annotations
 
 import abc
-import enum
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerError,
     DataframerTransportError,
-    DataframerValidationError,
 )
 from airflow_provider_dataframer.retry import is_transient
-from airflow_provider_dataframer.status import Phase
 
 if TYPE_CHECKING:
     from airflow_provider_dataframer.retry import RetryPolicy
     from airflow_provider_dataframer.waiting import TaskLogger
 
-ExistingT = TypeVar("ExistingT")
-
-CLASH_STATUS_CODES = frozenset({400, 409})
-"""Statuses with which the API may refuse a create because the name is taken (409 may also be a
-lock timeout: with no same-named object found, it is retried)."""
-
-
-class IfExists(str, enum.Enum):
-    """
-    What to do when an object with the requested name already exists.
-
-    * ``reuse`` (default): adopt it when it was made from the same inputs and is working or
-      succeeded; replace it when it failed.
-    * ``fail``: stop with an error that names the existing object.
-    * ``replace``: delete it (when it was made from the same inputs) and create a new one.
-
-    An object of the same name made from other inputs is never touched: that is always an error.
-    """
-
-    REUSE = "reuse"
-    FAIL = "fail"
-    REPLACE = "replace"
-
-    @classmethod
-    def parse(cls, value: str | IfExists) -> IfExists:
-        """Read a user's choice, with an error that lists the valid ones."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(repr(member.value) for member in cls)
-            raise DataframerValidationError(f"if_exists must be one of {choices}, got {value!r}") from None
-
-
 NOT_SENT_STATUS_CODES = frozenset({408, 429})
 """Statuses with which the server refuses a request before acting on it."""
+
+CLOCK_TOLERANCE = 2.0
+"""Seconds by which the server's clock may differ from the worker's: a job created this long
+before the request was sent or after its answer was lost may still be ours."""
 
 
 def was_not_carried_out(error: DataframerError) -> bool:
@@ -78,148 +63,303 @@ def is_ambiguous(error: DataframerError) -> bool:
     return isinstance(error, DataframerApiError) and error.http_status >= 500
 
 
-class NamedCreate(abc.ABC, Generic[ExistingT]):
+class DataframerCreateInDoubtError(DataframerError, AirflowFailException):
     """
-    One create of a uniquely named object, described for :func:`create_once`.
+    A create's answer was lost and what it made cannot be told apart (or found) with certainty.
 
-    :param noun: what is created, for messages ("spec", "seed dataset").
-    :param name: the unique name.
+    Final for Airflow: a retry would send the create again and could pay twice. The message names
+    what to look at.
     """
 
-    finds_only_its_own: ClassVar[bool] = False
-    """True when :meth:`find` can only return what this very create made (it noted what existed
-    before): an object found after a lost answer is then adopted whatever ``if_exists`` says."""
 
-    def __init__(self, noun: str, name: str) -> None:
+@dataclass(frozen=True)
+class Attempt:
+    """
+    One send of a create, as far as finding what it made is concerned.
+
+    :param sent_at: UNIX time just before the request was sent.
+    :param answered_at: UNIX time the answer was known to be lost (None: unknown, e.g. the worker
+        died meanwhile).
+    :param known: the ids that existed before the first send (None when nothing was listed).
+    """
+
+    sent_at: float
+    answered_at: float | None = None
+    known: frozenset[str] | None = None
+
+    def may_have_made(self, created_at: str | None) -> bool:
+        """Whether an object created at ``created_at`` (the server's ISO time) may be this send's."""
+        created = _epoch(created_at)
+        if created is None:
+            return True
+        if created < self.sent_at - CLOCK_TOLERANCE:
+            return False
+        return self.answered_at is None or created <= self.answered_at + CLOCK_TOLERANCE
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent_at": self.sent_at, "known": sorted(self.known) if self.known is not None else None}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Attempt | None:
+        if not isinstance(value, dict) or not isinstance(value.get("sent_at"), (int, float)):
+            return None
+        known = value.get("known")
+        return cls(float(value["sent_at"]), None, frozenset(map(str, known)) if known is not None else None)
+
+    def describe(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.sent_at))
+
+
+def _epoch(created_at: str | None) -> float | None:
+    if not created_at:
+        return None
+    try:
+        moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+class StateStore(Protocol):
+    """The part of Airflow's task-state store (``context["task_state_store"]``) a journal uses."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class Journal:
+    """
+    Where a create in flight is noted across the tries of a task: the task-state store.
+
+    :param store: the task-state store of the task instance.
+    :param key: the key under which the create in flight is kept.
+    """
+
+    def __init__(self, store: StateStore, key: str) -> None:
+        self.store = store
+        self.key = key
+
+    @classmethod
+    def of_task(cls, operator: Any, context: Any) -> Journal | None:
+        """The journal of a durable operator's task instance, or None (Airflow < 3.3, not durable)."""
+        store = context.get("task_state_store") if hasattr(context, "get") else None
+        if store is None or not getattr(operator, "durable", True):
+            return None
+        return cls(store, f"{operator.external_id_key}_create_in_flight")
+
+    def read(self) -> Attempt | None:
+        return Attempt.from_json(self.store.get(self.key))
+
+    def write(self, attempt: Attempt) -> None:
+        self.store.set(self.key, attempt.to_json())
+
+    def clear(self) -> None:
+        self.store.delete(self.key)
+
+
+class Create(abc.ABC):
+    """
+    One create, described for :func:`send_once`.
+
+    :param noun: what is created, for messages ("run", "spec").
+    :param parent: where, for messages ("of spec 9b2f...", "named 'tickets'").
+    """
+
+    conflict_may_be_ours = False
+    """Whether an HTTP 409 may hide a create that was carried out (looked for, like a lost answer)."""
+
+    def __init__(self, noun: str, parent: str) -> None:
         self.noun = noun
-        self.name = name
+        self.parent = parent
+
+    def existing(self) -> frozenset[str] | None:
+        """The ids that exist before the first send, to tell a new object (None: not listed)."""
+        return None
 
     @abc.abstractmethod
-    def create(self) -> str:
-        """Send the create; return the new id."""
+    def send(self) -> str:
+        """Send the create once (the hook sends creates without retries); return the new id."""
 
     @abc.abstractmethod
-    def find(self) -> ExistingT | None:
-        """The existing object of this name, if any."""
+    def find(self, attempt: Attempt) -> str | None:
+        """
+        The id of what ``attempt`` made, or None when it made nothing.
 
-    @abc.abstractmethod
-    def id_of(self, existing: ExistingT) -> str:
-        """The id of an existing object."""
-
-    @abc.abstractmethod
-    def matches(self, existing: ExistingT) -> bool:
-        """Whether ``existing`` was made from the same inputs as this request."""
-
-    @abc.abstractmethod
-    def phase(self, existing: ExistingT) -> Phase:
-        """Whether ``existing`` is working, succeeded or failed."""
-
-    @abc.abstractmethod
-    def delete(self, existing: ExistingT) -> None:
-        """Delete ``existing`` (to replace it)."""
-
-    def mismatch(self, existing: ExistingT) -> str:
-        """How ``existing`` differs from this request, for the clash message."""
-        return "it was made from other inputs"
+        :raises DataframerCreateInDoubtError: when it cannot be told which object is ours.
+        """
 
 
-def create_once(
-    target: NamedCreate[ExistingT],
-    if_exists: IfExists,
+def send_once(
+    create: Create,
     retry: RetryPolicy,
     log: TaskLogger,
+    journal: Journal | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[str, bool]:
     """
-    Create ``target`` exactly once; return its id and whether an existing object was adopted.
+    Send ``create`` until it is answered; return its id and whether it was adopted after a lost answer.
 
-    ``fail`` and ``replace`` look the name up before creating (and act on what they find), so that
-    anything found after an ambiguous failure is known to be ours. ``reuse`` creates first and looks
-    the name up only when the server refuses the name or the answer is lost; what it finds then is
-    reused or replaced by the same rule, whether this task or an earlier try created it.
+    :param create: what to send and how to find what it made.
+    :param retry: the budget and backoff of the resends.
+    :param log: the task's logger.
+    :param journal: where the create in flight is noted for a retry of the task (None: nowhere).
+    :param sleep: the sleep between resends (tests pass a fake one).
     """
-    replaced = False
-    if if_exists is not IfExists.REUSE:
-        existing = target.find()
-        if existing is not None:
-            _resolve_clash(target, existing, if_exists, log)  # fail raises; replace deletes it
-            replaced = True
-    found_is_ours = target.finds_only_its_own or if_exists is not IfExists.REUSE
-    attempt = 0
+    earlier = journal.read() if journal is not None else None
+    if earlier is not None:
+        assert journal is not None
+        log.warning(
+            "An earlier try of this task sent a %s create %s at %s and never learnt its answer; "
+            "looking for it before sending anything.",
+            create.noun,
+            create.parent,
+            earlier.describe(),
+        )
+        found = _find_or_explain(create, earlier, None, journal)
+        if found is not None:
+            journal.clear()
+            log.info("Adopting %s %s, created by an earlier try of this task.", create.noun, found)
+            return found, True
+        log.info("The earlier try's %s create made nothing; sending it now.", create.noun)
+    known = create.existing()
+    attempt_number = 0
     while True:
-        attempt += 1
+        attempt_number += 1
+        attempt = Attempt(time.time(), known=known)
+        if journal is not None:
+            journal.write(attempt)
         try:
-            return target.create(), False
+            new_id = create.send()
         except DataframerError as error:
-            # Creates are sent once by the SDK client (max_retries=0): this loop is their retry.
-            if was_not_carried_out(error) and attempt <= retry.max_retries:
-                sleep(retry.backoff(attempt, error))  # honours a sane Retry-After
+            lost = is_ambiguous(error) or (
+                create.conflict_may_be_ours
+                and isinstance(error, DataframerApiError)
+                and error.http_status == 409
+            )
+            if was_not_carried_out(error) and attempt_number <= retry.max_retries:
+                sleep(retry.backoff(attempt_number, error))  # honours a sane Retry-After
                 continue
-            if isinstance(error, DataframerApiError) and error.http_status in CLASH_STATUS_CODES:
-                existing = target.find()
-                if existing is None and is_transient(error) and attempt <= retry.max_retries:
-                    sleep(retry.backoff(attempt, error))  # e.g. 409 lock timeout: nothing was made
-                    continue
-                if existing is None or replaced:
-                    raise  # refused for another reason, or the name is taken again: the message says
-            elif not is_ambiguous(error):
+            if not lost:
+                _forget(journal)
                 raise
-            else:
-                log.warning(
-                    "The %s create got no clear answer (%s); looking for it before sending it again.",
-                    target.noun,
-                    error,
-                )
-                existing = target.find()
-                if existing is None or not target.matches(existing):
-                    if attempt > retry.max_retries or not is_transient(error):
-                        raise
-                    sleep(retry.backoff(attempt, error))
-                    continue
-                if found_is_ours:  # the name was free before we sent it
-                    log.info(
-                        "Adopting %s %s, created by the request whose answer was lost.",
-                        target.noun,
-                        target.id_of(existing),
-                    )
-                    return target.id_of(existing), True
-            resolved = _resolve_clash(target, existing, if_exists, log)
-            if resolved is not None:
-                return resolved, True
-            replaced = True  # the old one was deleted: create again
+            log.warning(
+                "The %s create %s got no clear answer (%s); looking for it before sending it again.",
+                create.noun,
+                create.parent,
+                error,
+            )
+            found = _find_or_explain(create, replace(attempt, answered_at=time.time()), error, journal)
+            if found is not None:
+                _forget(journal)
+                log.info("Adopting %s %s, created by the request whose answer was lost.", create.noun, found)
+                return found, True
+            if attempt_number > retry.max_retries or not is_transient(error):
+                _forget(journal)
+                raise
+            sleep(retry.backoff(attempt_number, error))
+            continue
+        _forget(journal)
+        return new_id, False
 
 
-def _resolve_clash(
-    target: NamedCreate[ExistingT],
-    existing: ExistingT,
-    if_exists: IfExists,
-    log: TaskLogger,
+def _forget(journal: Journal | None) -> None:
+    if journal is not None:
+        journal.clear()
+
+
+def _find_or_explain(
+    create: Create, attempt: Attempt, lost: DataframerError | None, journal: Journal | None
 ) -> str | None:
-    """Apply ``if_exists`` to a same-named object: its id to adopt, or None once it is deleted."""
-    existing_id = target.id_of(existing)
-    if not target.matches(existing):
-        raise DataframerValidationError(
-            f"A {target.noun} named {target.name!r} already exists ({existing_id}) but "
-            f"{target.mismatch(existing)}; it was left untouched. Give this task a unique, templated "
-            f"name such as '{target.name}-{{{{ ds_nodash }}}}'."
+    """``create.find(attempt)``, with a message that says what to do when the lookup fails."""
+    try:
+        return create.find(attempt)
+    except DataframerCreateInDoubtError:
+        _forget(journal)  # the message names the candidates; clearing the task means "send anew"
+        raise
+    except DataframerError as lookup_error:
+        what = f"The answer to the {create.noun} create {create.parent} sent at {attempt.describe()}"
+        what += f" was lost ({lost})" if lost is not None else " is unknown"
+        message = f"{what}, and it could not be looked for ({lookup_error}). Nothing was sent again. "
+        if journal is not None:
+            raise DataframerError(
+                message + "A retry of this task looks for it first (the send time is kept in the "
+                "task-state store) and adopts it instead of paying again."
+            ) from None
+        raise DataframerCreateInDoubtError(
+            message + f"This task is not retried, so as not to pay twice: look for the {create.noun} "
+            f"{create.parent} created since then in Dataframer and wait on it with its sensor, or "
+            "clear this task to send a new one."
+        ) from None
+
+
+JobT = TypeVar("JobT")
+
+
+class NewJobCreate(Create, Generic[JobT]):
+    """
+    The create of a job that has no name (a run of a spec, an evaluation of a run...).
+
+    What it made is the one job of the parent that is new since before the first send, was made
+    from the same parameters (``same_request``) and was created while the request was in flight.
+
+    :param noun: what is created ("run").
+    :param parent: the parent, for messages ("of spec 9b2f...").
+    :param send: sends the create (without retries) and returns the new id.
+    :param jobs: lists the parent's jobs of this kind.
+    :param same_request: whether a job was made from this request's parameters, as far as the job
+        tells (unknown fields count as the same).
+    :param read: reads a listed job whole, when the list leaves out what ``same_request`` compares.
+    """
+
+    conflict_may_be_ours = True
+
+    def __init__(
+        self,
+        noun: str,
+        parent: str,
+        send: Callable[[], str],
+        jobs: Callable[[], Sequence[JobT]],
+        same_request: Callable[[JobT], bool] = lambda job: True,
+        read: Callable[[JobT], JobT] = lambda job: job,
+    ) -> None:
+        super().__init__(noun, parent)
+        self._send = send
+        self._jobs = jobs
+        self._same_request = same_request
+        self._read = read
+
+    def existing(self) -> frozenset[str]:
+        return frozenset(_id(job) for job in self._jobs())
+
+    def send(self) -> str:
+        return self._send()
+
+    def find(self, attempt: Attempt) -> str | None:
+        known = attempt.known or frozenset()
+        alike = [
+            job
+            for job in (self._read(j) for j in self._jobs() if _id(j) not in known)
+            if self._same_request(job)
+        ]
+        ours = [job for job in alike if attempt.may_have_made(getattr(job, "created_at", None))]
+        if len(ours) == 1:
+            return _id(ours[0])
+        if not ours:
+            return None  # nothing new of these parameters from that time: the create made nothing
+        ids = ", ".join(_id(job) for job in ours)
+        raise DataframerCreateInDoubtError(
+            f"The answer to the {self.noun} create {self.parent} sent at {attempt.describe()} was lost, "
+            f"and {len(ours)} new {self.noun}s {self.parent} were made from the same parameters while "
+            f"it was in flight: {ids}. No other {self.noun} was started. Look at them in Dataframer "
+            f"(one is this task's, the others were started concurrently), cancel what is not needed, "
+            "and wait on the one you keep with its sensor."
         )
-    if if_exists is IfExists.FAIL:
-        raise DataframerValidationError(
-            f"A {target.noun} named {target.name!r} already exists ({existing_id}) and if_exists='fail'. "
-            f"Use a unique, templated name such as '{target.name}-{{{{ ds_nodash }}}}', or if_exists='reuse'."
-        )
-    phase = target.phase(existing)
-    if if_exists is IfExists.REUSE and phase is not Phase.FAILED:
-        log.info(
-            "Reusing %s %s named %r (same inputs, %s).", target.noun, existing_id, target.name, phase.value
-        )
-        return existing_id
-    log.warning(
-        "Replacing %s %s named %r (%s).",
-        target.noun,
-        existing_id,
-        target.name,
-        "it failed" if phase is Phase.FAILED else "if_exists='replace'",
-    )
-    target.delete(existing)
-    return None
+
+
+def _id(job: Any) -> str:
+    return str(job.id)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook, BaseOperatorLink, XCom
 
+from airflow_provider_dataframer.connection_extras import set_extras
+from airflow_provider_dataframer.exceptions import DataframerConfigError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook, base_url_from
 from airflow_provider_dataframer.models import DEFAULT_BASE_URL
 
@@ -46,8 +48,12 @@ def app_url_for_connection(conn_id: str) -> str:
         conn = BaseHook.get_connection(conn_id)
     except Exception:  # a link must render even when the connection is gone
         return app_url_from(DEFAULT_BASE_URL)
-    extra = conn.extra_dejson or {}
-    return app_url_from(base_url_from(conn.host, conn.schema, conn.port), extra.get(APP_URL_EXTRA))
+    extra = set_extras(conn.extra_dejson)
+    try:
+        base_url = base_url_from(conn.host, conn.schema, conn.port)
+    except DataframerConfigError:  # the task itself reported the bad connection
+        base_url = DEFAULT_BASE_URL
+    return app_url_from(base_url, extra.get(APP_URL_EXTRA))
 
 
 class DataframerResourceLink(BaseOperatorLink):

@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol, TypedDict
 
 from airflow_provider_dataframer import wording
+from airflow_provider_dataframer.deadlines import cut_at
 from airflow_provider_dataframer.exceptions import (
     DataframerError,
     DataframerNotFoundError,
+    DataframerTransportError,
     DataframerWaitError,
 )
 from airflow_provider_dataframer.kinds import RESOURCE_KINDS, ResourceKind
@@ -125,10 +127,25 @@ class StatusWatch:
         remaining = self.deadline - time.time()
         return max(min(max(poll_interval, asked or 0.0), remaining), 0.0)
 
-    def outcome(self, fetched: StatusResource | Exception) -> WaitEvent | None:
-        """Record what a poll gave (an object or an error); the final event once the wait is over."""
+    def outcome(self, fetched: StatusResource | Exception, last_poll: bool = True) -> WaitEvent | None:
+        """
+        Record what a poll gave (an object or an error); the final event once the wait is over.
+
+        :param last_poll: whether this poll was made at or after the deadline; only then can the
+            wait time out (a poll cut at the deadline is followed by one last poll).
+        """
         event = self.observe_error(fetched) if isinstance(fetched, Exception) else self.observe(fetched)
-        return event or self.check_deadline()
+        return event or (self.check_deadline() if last_poll else None)
+
+    def is_last_poll(self) -> bool:
+        """Whether a poll made now is the last one (the deadline has come)."""
+        return time.time() >= self.deadline
+
+    def cut(self) -> DataframerTransportError:
+        """The transient error of a poll cut at the deadline (the last poll follows it)."""
+        return DataframerTransportError(
+            "GET", f"{self.kind.name} {self.resource_id}", "cut at the wait's deadline"
+        )
 
     def _event(self, status: EventStatus, message: str) -> WaitEvent:
         resource = self.last
@@ -150,12 +167,16 @@ def wait_blocking(
 ) -> WaitEvent:
     """Wait in the worker: observe, decide, sleep, until ``watch`` says the wait is over."""
     while True:
+        # The deadline holds with a poll in flight: a poll started before it is cut at it, and the
+        # poll at the deadline (bounded by the request's own limit) is the last one.
+        last = watch.is_last_poll()
         fetched: StatusResource | Exception
         try:
-            fetched = fetch()
+            with cut_at(None if last else watch.deadline):
+                fetched = fetch()
         except DataframerError as exc:
             fetched = exc
-        event = watch.outcome(fetched)
+        event = watch.outcome(fetched, last_poll=last)
         if event is not None:
             return event
         sleep(watch.pause(poll_interval, fetched))
@@ -178,12 +199,18 @@ async def wait_async(
     """
     await sleep(min(random.uniform(0, poll_interval), max(watch.deadline - time.time(), 0.0)))
     while True:
+        last = watch.is_last_poll()
         fetched: StatusResource | Exception
         try:
-            fetched = await fetch()
+            if last:
+                fetched = await fetch()
+            else:  # cancelled at the deadline, then the last poll is made
+                fetched = await asyncio.wait_for(fetch(), max(watch.deadline - time.time(), 0.0))
+        except asyncio.TimeoutError:
+            fetched = watch.cut()
         except Exception as exc:
             fetched = exc
-        event = watch.outcome(fetched)
+        event = watch.outcome(fetched, last_poll=last)
         if event is not None:
             return event
         await sleep(watch.pause(poll_interval * (1 + random.uniform(0, JITTER)), fetched))

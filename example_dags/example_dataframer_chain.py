@@ -5,7 +5,9 @@ Each task hands its result to the next through ``.output``: the dataset id to th
 id to the run, the run summary to the download. The generated files are left in
 ``params.output_dir`` (``$DATAFRAMER_OUTPUT_DIR``, default ``/tmp/dataframer-output``) under the
 run's date; any ``ObjectStoragePath`` URI works too (``s3://bucket/synthetic``, ``file:///data``).
-Spec and run wait in the triggerer, so hours of generation hold no worker slot.
+Spec and run wait in the triggerer, so hours of generation hold no worker slot. The run updates
+the asset ``dataframer://df-api.dataframer.ai/synthetic-data/support-tickets``, on which
+``example_dataframer_asset_consumer`` is scheduled.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from airflow.providers.common.compat.sdk import DAG, Param
 
+from airflow_provider_dataframer.assets import synthetic_data_asset
 from airflow_provider_dataframer.operators.dataset import UploadSeedDatasetOperator
 from airflow_provider_dataframer.operators.run import CreateRunOperator, DownloadRunFilesOperator
 from airflow_provider_dataframer.operators.spec import CreateSpecOperator
@@ -25,6 +28,7 @@ POLL_INTERVAL = float(os.environ.get("DATAFRAMER_EXAMPLE_POLL_INTERVAL", "30"))
 SAMPLES = int(os.environ.get("DATAFRAMER_EXAMPLE_SAMPLES", "100"))
 OUTPUT_DIR = os.environ.get("DATAFRAMER_OUTPUT_DIR", "/tmp/dataframer-output")
 SEED = Path(__file__).parent / "data" / "support_tickets.csv"
+SUPPORT_TICKETS = synthetic_data_asset("support-tickets")
 
 with DAG(
     dag_id="example_dataframer_chain",
@@ -58,6 +62,7 @@ with DAG(
         number_of_samples="{{ params.number_of_samples }}",
         deferrable=True,
         poll_interval=POLL_INTERVAL,
+        outlets=[SUPPORT_TICKETS],  # its event carries run id, sample counts and cost
     )
     download = DownloadRunFilesOperator(
         task_id="download",

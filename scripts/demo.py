@@ -1,8 +1,10 @@
 """
 The demo: run every example DAG with ``dag.test()`` against Dataframer and say what happened.
 
-Without ``DATAFRAMER_API_KEY`` it starts the offline emulator on loopback; with it, it talks to the
-real service (``DATAFRAMER_BASE_URL``, default https://df-api.dataframer.ai). Airflow's own output
+It always runs against the offline emulator on loopback, even when ``DATAFRAMER_API_KEY`` is set,
+unless ``DATAFRAMER_DEMO_REAL=1`` is set too: then it talks to the real, paid service
+(``DATAFRAMER_BASE_URL``, default https://df-api.dataframer.ai), after saying so and waiting
+``DATAFRAMER_DEMO_REAL_DELAY`` seconds (10) for a Ctrl-C. Airflow's own output
 goes to ``.demo/logs/<dag_id>.log``; the provider's lines (status changes, progress) are echoed.
 Exits non-zero unless every DAG run succeeded.
 """
@@ -30,9 +32,11 @@ DEMO_DAGS: list[tuple[str, bool]] = [
     ("example_dataframer_seedless_spec", False),
     ("example_dataframer_seeded_spec", True),
     ("example_dataframer_chain", False),
+    ("example_dataframer_asset_consumer", False),  # reads the event of the chain's run (Airflow 3)
     ("example_dataframer_scheduled_regeneration", False),
     ("example_dataframer_mapped", False),
     ("example_dataframer_platform", False),
+    ("example_dataframer_spec_versions", False),
 ]
 
 
@@ -57,15 +61,43 @@ def configure_airflow() -> None:
     )
 
 
+REAL_OPT_IN = "DATAFRAMER_DEMO_REAL"
+
+
+def real_service_wanted() -> bool:
+    """The real service only on the explicit opt-in; a key alone is not enough (it costs money)."""
+    return os.environ.get(REAL_OPT_IN, "").strip().lower() in ("1", "true", "yes")
+
+
+def warn_before_spending(base_url: str) -> None:
+    """Say loudly that the demo is about to spend money, and leave time to stop it."""
+    delay = float(os.environ.get("DATAFRAMER_DEMO_REAL_DELAY", "10"))
+    samples = os.environ.get("DATAFRAMER_EXAMPLE_SAMPLES", "20")
+    banner = "!" * 78
+    say(banner)
+    say(f"!! {REAL_OPT_IN}=1: running against the REAL Dataframer service at {base_url}")
+    say("!! The example DAGs create seed datasets, specs and runs there, billed to DATAFRAMER_API_KEY")
+    say(f"!! ({samples} samples per run, several runs). Press Ctrl-C within {delay:.0f} s to stop.")
+    say(banner)
+    time.sleep(delay)
+
+
 @contextlib.contextmanager
 def dataframer_endpoint() -> Iterator[tuple[str, str]]:
-    """The base URL and API key to use: the real service when a key is set, else a local emulator."""
+    """The base URL and API key to use: the local emulator, or the real service on the explicit opt-in."""
     api_key = os.environ.get("DATAFRAMER_API_KEY")
-    if api_key:
+    if real_service_wanted():
+        if not api_key:
+            raise SystemExit(f"{REAL_OPT_IN}=1 needs DATAFRAMER_API_KEY (your Dataframer API key) too.")
         base_url = os.environ.get("DATAFRAMER_BASE_URL", "https://df-api.dataframer.ai")
-        say(f"DATAFRAMER_API_KEY is set: running against {base_url}")
+        warn_before_spending(base_url)
         yield base_url, api_key
         return
+    if api_key:
+        say(
+            f"DATAFRAMER_API_KEY is set but not used: the demo runs against the offline emulator. "
+            f"Set {REAL_OPT_IN}=1 as well to run it against the real, paid service."
+        )
     from dataframer_emulator import EmulatorConfig, EmulatorServer
 
     config = EmulatorConfig(spec_seconds=3, run_pending_seconds=1, run_seconds=4, download_seconds=1)
@@ -155,6 +187,13 @@ def run_dag(dag_id: str, conf: dict[str, Any]) -> bool:
     return state == "success"
 
 
+def runs_here(dag_id: str) -> bool:
+    """Airflow 2's dag.test() records no dataset events, so the asset consumer has nothing to read."""
+    from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
+
+    return AIRFLOW_V_3_0_PLUS or dag_id != "example_dataframer_asset_consumer"
+
+
 def summarize() -> None:
     from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 
@@ -185,7 +224,7 @@ def main() -> int:
         dataset_id = upload_seed(f"demo-support-tickets-{int(time.time())}")
         results = {}
         for dag_id, needs_dataset in DEMO_DAGS:
-            if not (EXAMPLE_DAGS / f"{dag_id}.py").exists():
+            if not (EXAMPLE_DAGS / f"{dag_id}.py").exists() or not runs_here(dag_id):
                 continue
             results[dag_id] = run_dag(dag_id, {"dataset_id": dataset_id} if needs_dataset else {})
         summarize()

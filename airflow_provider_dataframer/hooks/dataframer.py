@@ -13,6 +13,7 @@ them this module, on every parse.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -20,15 +21,18 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
+import httpcore
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
-from airflow_provider_dataframer import DEFAULT_CONN_ID
+from airflow_provider_dataframer import DEFAULT_CONN_ID, deadlines
+from airflow_provider_dataframer.connection_extras import set_extras
+from airflow_provider_dataframer.connection_url import with_scheme
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerAuthError,
@@ -69,16 +73,21 @@ from airflow_provider_dataframer.retry import RetryPolicy, parse_retry_after, pa
 from airflow_provider_dataframer.scrubbing import register_secret, scrub
 
 if TYPE_CHECKING:
+    import ssl
+
     from dataframer import AsyncDataframer, Dataframer
 
 API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
 SEED_DATASETS_PATH = "/api/dataframer/seed-datasets/"
 MAX_MESSAGE_CHARS = 500
 POOL_SIZE = 32
+DEFAULT_REQUEST_TIMEOUT = 120.0
+"""Seconds one request may take in all (connection extra ``request_timeout``)."""
 """Connections of the triggerer's pooled client (and requests it has in flight at once)."""
 
 _UNSAFE_KEY = re.compile(r"[\s\x00-\x1f\x7f]")
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
 
 
 class ReadableFile(Protocol):
@@ -171,6 +180,8 @@ class ConnectionSettings:
     :param timeout: connect/read/write/pool timeouts of every request.
     :param retry: the retry policy of every request.
     :param extra_headers: headers sent with every API request (connection extra ``extra_headers``).
+    :param request_timeout: the total seconds one request may take, answer included, however
+        slowly it trickles (connection extra ``request_timeout``, default 120).
     """
 
     base_url: str
@@ -178,12 +189,13 @@ class ConnectionSettings:
     timeout: httpx.Timeout
     retry: RetryPolicy
     extra_headers: tuple[tuple[str, str], ...] = ()
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
     @classmethod
     def from_connection(cls, conn: Any) -> ConnectionSettings:
         """Read an Airflow connection (``host`` base URL, ``password`` API key, extras)."""
         conn_id = str(conn.conn_id)
-        extra = conn.extra_dejson or {}
+        extra = set_extras(conn.extra_dejson)  # a field left empty in the form means its default
         api_key = api_key_from(conn_id, conn.password)
         return cls(
             base_url=base_url_from(conn.host, conn.schema, conn.port),
@@ -198,6 +210,7 @@ class ConnectionSettings:
                 max_backoff=_positive_seconds(conn_id, extra, "retry_max_backoff", 8.0),
             ),
             extra_headers=_extra_headers(conn_id, extra),
+            request_timeout=_positive_seconds(conn_id, extra, "request_timeout", DEFAULT_REQUEST_TIMEOUT),
         )
 
     def client_options(self) -> dict[str, Any]:
@@ -221,13 +234,14 @@ def base_url_from(host: str | None, schema: str | None, port: int | None) -> str
     Build the base URL from a connection's host, schema and port.
 
     ``host`` may be a full URL (``http://127.0.0.1:8080``) or a bare host name, in which case
-    ``schema`` (default ``https``) and ``port`` complete it. An empty host means the public API.
+    ``schema`` (default ``https``; ``http`` for a loopback host) and ``port`` complete it. An
+    empty host means the public API.
     """
     if not host or not host.strip():
         return DEFAULT_BASE_URL
     host = host.strip().rstrip("/")
     if "://" not in host:
-        host = f"{schema or 'https'}://{host}"
+        host = with_scheme(host, schema)  # the scheme rule: airflow_provider_dataframer.connection_url
     url = httpx.URL(host)
     if port and url.port is None:
         url = url.copy_with(port=int(port))
@@ -310,11 +324,92 @@ _CLIENT_CLASSES: tuple[type[Dataframer], type[AsyncDataframer]] | None = None
 
 
 def make_client(settings: ConnectionSettings) -> Dataframer:
-    """A blocking SDK client for ``settings``."""
+    """A blocking SDK client for ``settings``, each request of which ends within ``request_timeout``."""
     sync_class, _ = _client_classes()
     client = sync_class(**settings.client_options())
     client.retry_policy = settings.retry  # type: ignore[attr-defined]
+    _limit_requests(client._client, settings.request_timeout)
     return client
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection that never waits past the current request's deadline (headers and body alike)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    @staticmethod
+    def _bounded(timeout: float | None) -> tuple[float | None, str]:
+        left = deadlines.time_left()
+        if left is None or (timeout is not None and timeout < left[0]):
+            return timeout, ""
+        if left[0] <= 0:
+            raise httpcore.ReadTimeout(left[1])
+        return left[0], left[1]
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bounded, reason = self._bounded(timeout)
+        try:
+            return self._stream.read(max_bytes, bounded)
+        except httpcore.ReadTimeout:
+            raise httpcore.ReadTimeout(reason or "timed out") from None
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        bounded, reason = self._bounded(timeout)
+        try:
+            self._stream.write(buffer, bounded)
+        except httpcore.WriteTimeout:
+            raise httpcore.WriteTimeout(reason or "timed out") from None
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, self._bounded(timeout)[0])
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """The network backend of the hook's blocking clients: streams bounded by the request's deadline."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _DeadlineStream._bounded(timeout)[0]
+        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        timeout = _DeadlineStream._bounded(timeout)[0]
+        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _limit_requests(client: httpx.Client, limit: float) -> None:
+    """Give every request of ``client`` ``limit`` seconds in all, from when it is sent."""
+    client.event_hooks["request"].append(lambda request: deadlines.start_request(limit))
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)  # httpx's transports keep their httpcore pool here
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
 
 
 def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> AsyncDataframer:
@@ -456,6 +551,8 @@ def map_sdk_error(
         cause = exc.__cause__
         if isinstance(exc, dataframer.APITimeoutError):
             reason = f"timed out ({type(cause).__name__})" if cause else "timed out"
+            if str(cause).startswith(("took longer than", "was cut at")):  # the total limit (deadlines)
+                reason = str(cause)
         else:
             reason = f"{type(cause).__name__}: {cause}" if cause and str(cause) else type(cause).__name__
         not_sent = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -544,7 +641,8 @@ class DataframerHook(BaseHook):
     empty the ``DATAFRAMER_API_KEY`` environment variable is used. The host is the base URL
     (default ``https://df-api.dataframer.ai``): a full URL such as ``http://127.0.0.1:8080`` or a
     host name completed by the schema and port fields. Extras: ``connect_timeout`` (5 s),
-    ``read_timeout`` (60 s), ``max_retries`` (2), ``retry_initial_backoff`` (0.5 s),
+    ``read_timeout`` (60 s, per read), ``request_timeout`` (120 s: the most one request may take in
+    all, however slowly its answer trickles), ``max_retries`` (2), ``retry_initial_backoff`` (0.5 s),
     ``retry_max_backoff`` (8 s) and ``extra_headers`` (an object of headers sent with every
     request, e.g. for a gateway).
 
@@ -600,9 +698,15 @@ class DataframerHook(BaseHook):
         return self._client
 
     async def get_async_conn(self) -> AsyncDataframer:
-        """The async SDK client of this hook (``dataframer.AsyncDataframer``), made on first use."""
+        """
+        The async SDK client of this hook (``dataframer.AsyncDataframer``), made on first use.
+
+        It is built in a worker thread: importing the SDK and loading the TLS context take tenths
+        of a second, which must not stall a triggerer's event loop.
+        """
         if self._async_client is None:
-            self._async_client = make_async_client(await self.aget_settings())
+            settings = await self.aget_settings()
+            self._async_client = await asyncio.to_thread(make_async_client, settings)
         return self._async_client
 
     def __enter__(self) -> DataframerHook:
@@ -647,6 +751,18 @@ class DataframerHook(BaseHook):
         client = hook._async_client = make_async_client(settings, pooled=True)
         hook._async_client_one_attempt = client.with_options(max_retries=0)
         return hook
+
+    async def _within_limit(self, endpoint: str, call: Awaitable[ResultT]) -> ResultT:
+        """Await an async SDK call for at most the connection's ``request_timeout`` in all."""
+        settings = self._settings if self._settings is not None else await self.aget_settings()
+        limit = settings.request_timeout
+        try:
+            return await asyncio.wait_for(call, limit)
+        except asyncio.TimeoutError:
+            method, _, path = endpoint.partition(" ")
+            raise DataframerTransportError(
+                method, path, f"took longer than {limit:g} s (the connection's request_timeout)"
+            ) from None
 
     def _create_client(self) -> Dataframer:
         """The client for a create: no blind retries (a lost answer is resolved by a lookup)."""
@@ -722,14 +838,15 @@ class DataframerHook(BaseHook):
         path = kind.item_path(checked_id(resource_id, f"{kind.name} id"))
         client = await self._async_client_for(retries)
         with sdk_errors(f"GET {path}"):
-            answer = await client.get(path, cast_to=object)
+            answer = await self._within_limit(f"GET {path}", client.get(path, cast_to=object))
         return _ours(kind.model, answer, f"GET {path}")
 
     async def alist_statuses(self, kind: ResourceKind, *, retries: bool = True) -> list[Any]:
         """The raw items of a spec or run list (a waiter reads only the one it waits for)."""
         client = await self._async_client_for(retries)
-        with sdk_errors(f"GET {kind.collection_path}"):
-            answer = await client.get(kind.collection_path, cast_to=object)
+        endpoint = f"GET {kind.collection_path}"
+        with sdk_errors(endpoint):
+            answer = await self._within_limit(endpoint, client.get(kind.collection_path, cast_to=object))
         if not isinstance(answer, list):
             raise DataframerResponseError(
                 "GET", kind.collection_path, f"expected a list, got {type(answer).__name__}"
@@ -863,7 +980,9 @@ class DataframerHook(BaseHook):
         run_id = checked_id(run_id, "run_id")
         client = await self.get_async_conn()
         with sdk_errors(f"POST {RUN.item_path(run_id)}cancel/"):
-            await client.dataframer.runs.cancel(run_id)
+            await self._within_limit(
+                f"POST {RUN.item_path(run_id)}cancel/", client.dataframer.runs.cancel(run_id)
+            )
 
     # Downloads
 
@@ -915,6 +1034,36 @@ class DataframerHook(BaseHook):
                     "(HTTP 202); raise the download timeout or try again later."
                 )
             sleep(min(poll_interval, remaining))
+
+    def get_seed_file_download_link(self, dataset_id: str, file_id: str) -> DownloadLink:
+        """The presigned URL of one file of a seed dataset (answered at once, no 202)."""
+        dataset_id = checked_id(dataset_id, "dataset_id")
+        file_id = checked_id(file_id, "file_id")
+        endpoint = f"GET {SEED_DATASETS_PATH}{dataset_id}/files/{file_id}/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.seed_datasets.files.download(file_id, dataset_id=dataset_id)
+        return self._ready_link(answer, endpoint)
+
+    def get_anonymized_file_download_link(self, run_id: str, file_id: str) -> DownloadLink:
+        """The presigned URL of one masked file of a SUCCEEDED anonymization run."""
+        run_id = checked_id(run_id, "anonymization_run_id")
+        file_id = checked_id(file_id, "file_id")
+        endpoint = f"GET {ANONYMIZATION.item_path(run_id)}files/{file_id}/download/"
+        with sdk_errors(endpoint):
+            answer = self.get_conn().dataframer.anonymization_runs.files.download(file_id, run_id=run_id)
+        return self._ready_link(answer, endpoint)
+
+    @staticmethod
+    def _ready_link(answer: Any, endpoint: str) -> DownloadLink:
+        """A single file's link; these endpoints name the file ``filename`` or ``file_name``."""
+        data = answer.to_dict(mode="json") if hasattr(answer, "to_dict") else answer
+        if isinstance(data, dict) and not data.get("filename") and data.get("file_name"):
+            data = {**data, "filename": data["file_name"]}
+        link = _ours(DownloadLink, data, endpoint)
+        if not link.download_url:
+            method, _, path = endpoint.partition(" ")
+            raise DataframerResponseError(method, path, "the answer holds no download_url")
+        return link
 
     def download(
         self,

@@ -10,9 +10,8 @@ from airflow.providers.common.compat.sdk import conf
 from airflow_provider_dataframer.arguments import DEFAULT_JOB_TIMEOUT, check_wait_arguments
 from airflow_provider_dataframer.destinations import open_destination
 from airflow_provider_dataframer.exceptions import DataframerValidationError
-from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.idempotency import IfExists, create_once
+from airflow_provider_dataframer.idempotency import Journal, NewJobCreate, send_once
 from airflow_provider_dataframer.kinds import ANONYMIZATION
 from airflow_provider_dataframer.landing import land_download
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS
@@ -35,6 +34,13 @@ def dataset_id_of(value: Any) -> Any:
     if isinstance(value, Mapping):
         return value.get("dataset_id") or value.get("id")
     return value
+
+
+def _same_anonymization_request(run: AnonymizationRun, request: AnonymizationCreateRequest) -> bool:
+    """Whether a listed anonymization run may have been made from ``request`` (unknown fields match)."""
+    if run.detection_method not in (None, request.detection_method):
+        return False
+    return run.pii_types is None or sorted(run.pii_types) == sorted(request.pii_types)
 
 
 class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
@@ -150,13 +156,16 @@ class AnonymizeSeedDatasetOperator(DataframerCreateOperator):
 
     def submit_job(self, context: Context) -> str:
         request = self._request()
-        create = FreshCreate(
-            ANONYMIZATION,
-            f"for seed dataset {request.dataset_id}",
+        create = NewJobCreate(
+            ANONYMIZATION.name,
+            f"of seed dataset {request.dataset_id}",
             lambda: self.hook.create_anonymization_run(request),
             lambda: [r for r in self.hook.list_anonymization_runs() if r.dataset_id == request.dataset_id],
+            lambda run: _same_anonymization_request(run, request),
         )
-        run_id, adopted = create_once(create, IfExists.REUSE, self.hook.settings.retry, self.log)
+        run_id, adopted = send_once(
+            create, self.hook.settings.retry, self.log, Journal.of_task(self, context)
+        )
         if not adopted:
             self.log.info(
                 "Started Dataframer anonymization run %s of seed dataset %s (%s: %s)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import datetime
 from functools import cached_property
@@ -30,15 +29,15 @@ EXECUTION_DEADLINE_KWARG = "dataframer_execution_deadline"
 """The resume keyword that marks a wait cut short by ``execution_timeout`` (epoch seconds)."""
 
 
-def _deferral_timeout_errors() -> tuple[type[BaseException], ...]:
-    """``TaskDeferralTimeout`` of this Airflow: the task SDK's (3.x) and/or the core one (2.x)."""
-    found: list[type[BaseException]] = []
-    for module in ("airflow.sdk.exceptions", "airflow.exceptions"):
-        try:
-            found.append(importlib.import_module(module).TaskDeferralTimeout)
-        except (ImportError, AttributeError):
-            continue
-    return tuple(found)
+def is_deferral_timeout(error: BaseException) -> bool:
+    """
+    Whether Airflow ended a deferral at its timeout.
+
+    Airflow 3 raises ``TaskDeferralTimeout``; Airflow 2 resumes the task with ``__fail__`` and
+    raises ``TaskDeferralError`` whose reason is the trigger timeout.
+    """
+    name = type(error).__name__
+    return name == "TaskDeferralTimeout" or (name == "TaskDeferralError" and "timeout" in str(error).lower())
 
 
 class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
@@ -228,7 +227,7 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
 
         Airflow runs this inside its ``execution_timeout`` guard, which calls ``on_kill`` on that
         exception. Airflow 2 also ends a deferral at ``execution_timeout`` itself (the task then
-        resumes with ``TaskDeferralTimeout``); that is turned into the same timeout, so that
+        resumes failed, see :func:`is_deferral_timeout`); that is turned into the same timeout, so that
         ``on_kill`` runs whichever of the two came first.
         """
         kwargs = dict(next_kwargs or {})
@@ -239,8 +238,8 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
             raise AirflowTaskTimeout(self._execution_timeout_message(event.get("resource_status")))
         try:
             return super().resume_execution(next_method, kwargs, context)
-        except _deferral_timeout_errors() as exc:
-            if not (self.deferrable and self.execution_timeout):
+        except Exception as exc:
+            if not (is_deferral_timeout(exc) and self.deferrable and self.execution_timeout):
                 raise
             stored = context["ti"].xcom_pull(task_ids=self.task_id, key=self.id_xcom_key)
             self.resource_id = str(stored) if stored else self.resource_id

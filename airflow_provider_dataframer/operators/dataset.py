@@ -13,8 +13,8 @@ from airflow_provider_dataframer.arguments import is_template
 from airflow_provider_dataframer.destinations import resolve_source
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
 from airflow_provider_dataframer.models import DATASET_TYPES, SeedDataset
+from airflow_provider_dataframer.name_clash import IfExists, NamedCreate, create_named
 from airflow_provider_dataframer.seed_files import (
     DOCUMENTED_LIMITS,
     SeedUpload,
@@ -23,7 +23,6 @@ from airflow_provider_dataframer.seed_files import (
     plan_upload,
     same_files,
 )
-from airflow_provider_dataframer.status import Phase
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -39,7 +38,7 @@ class SeedDatasetCreate(NamedCreate[SeedDataset]):
         self.upload = upload
         self.description = description
 
-    def create(self) -> str:
+    def send(self) -> str:
         upload = self.upload
         if upload.zip_file is not None:
             zip_file = upload.zip_file
@@ -62,9 +61,6 @@ class SeedDatasetCreate(NamedCreate[SeedDataset]):
                 return self.hook.get_seed_dataset(dataset.id)  # with its files, to compare them
         return None
 
-    def id_of(self, existing: SeedDataset) -> str:
-        return existing.id
-
     def matches(self, existing: SeedDataset) -> bool:
         if existing.dataset_type and existing.dataset_type != self.upload.dataset_type:
             return False
@@ -77,9 +73,6 @@ class SeedDatasetCreate(NamedCreate[SeedDataset]):
             f"it holds other files ({existing.dataset_type}, {existing.file_count or len(existing.files)} "
             f"file(s)) than this upload ({self.upload.describe()})"
         )
-
-    def phase(self, existing: SeedDataset) -> Phase:
-        return Phase.SUCCEEDED  # a dataset is usable as soon as it exists
 
     def delete(self, existing: SeedDataset) -> None:
         self.hook.delete_seed_dataset(existing.id)
@@ -193,7 +186,7 @@ class UploadSeedDatasetOperator(BaseOperator):
         )
         self.log.info("Uploading seed dataset %r: %s", self.name, upload.describe())
         target = SeedDatasetCreate(self.hook, self.name.strip(), upload, self.description or None)
-        dataset_id, adopted = create_once(target, self.if_exists, self.hook.settings.retry, self.log)
+        dataset_id, adopted = create_named(target, self.if_exists, self.hook.settings.retry, self.log)
         if not adopted:
             self.log.info("Created Dataframer seed dataset %s named %r", dataset_id, target.name)
         context["ti"].xcom_push(key="dataset_id", value=dataset_id)

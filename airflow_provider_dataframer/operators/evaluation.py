@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from airflow_provider_dataframer.arguments import DEFAULT_JOB_TIMEOUT
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
-from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.idempotency import IfExists, create_once
+from airflow_provider_dataframer.idempotency import Journal, NewJobCreate, send_once
 from airflow_provider_dataframer.kinds import EVALUATION
 from airflow_provider_dataframer.links import DataframerEvaluationLink
 from airflow_provider_dataframer.models import (
@@ -231,13 +230,15 @@ class CreateEvaluationOperator(DataframerCreateOperator):
 
     def submit_job(self, context: Context) -> str:
         request = self._request()
-        create = FreshCreate(
-            EVALUATION,
-            f"for run {request.run_id}",
+        create = NewJobCreate(
+            EVALUATION.name,
+            f"of run {request.run_id}",
             lambda: self.hook.create_evaluation(request),
             lambda: self.hook.list_run_evaluations(request.run_id),
         )
-        evaluation_id, adopted = create_once(create, IfExists.REUSE, self.hook.settings.retry, self.log)
+        evaluation_id, adopted = send_once(
+            create, self.hook.settings.retry, self.log, Journal.of_task(self, context)
+        )
         if not adopted:
             self.log.info("Started Dataframer evaluation %s of run %s", evaluation_id, request.run_id)
         return evaluation_id

@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_dataframer.arguments import DEFAULT_JOB_TIMEOUT
-from airflow_provider_dataframer.fresh_create import FreshCreate
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.idempotency import Journal, NewJobCreate, send_once
 from airflow_provider_dataframer.kinds import RED_TEAM_RUN
 from airflow_provider_dataframer.links import DataframerRedTeamRunLink, DataframerRedTeamSpecLink
 from airflow_provider_dataframer.models import (
     RedTeamRun,
     RedTeamRunRequest,
+    RedTeamRunStatus,
     RedTeamSpec,
     RedTeamSpecRequest,
     StatusResource,
 )
+from airflow_provider_dataframer.name_clash import IfExists, NamedCreate, create_named
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
-from airflow_provider_dataframer.status import Phase
 from airflow_provider_dataframer.wording import describe
 
 if TYPE_CHECKING:
@@ -45,14 +45,11 @@ class RedTeamSpecCreate(NamedCreate[RedTeamSpec]):
         self.hook = hook
         self.request = request
 
-    def create(self) -> str:
+    def send(self) -> str:
         return self.hook.create_red_team_spec(self.request).id
 
     def find(self) -> RedTeamSpec | None:
         return next((s for s in self.hook.list_red_team_specs() if s.name == self.name), None)
-
-    def id_of(self, existing: RedTeamSpec) -> str:
-        return existing.id
 
     def matches(self, existing: RedTeamSpec) -> bool:
         return (existing.app_description, existing.domain_description) == (
@@ -62,9 +59,6 @@ class RedTeamSpecCreate(NamedCreate[RedTeamSpec]):
 
     def mismatch(self, existing: RedTeamSpec) -> str:
         return "its app_description or domain_description differ"
-
-    def phase(self, existing: RedTeamSpec) -> Phase:
-        return Phase.SUCCEEDED
 
     def delete(self, existing: RedTeamSpec) -> None:
         self.hook.delete_red_team_spec(existing.id)
@@ -124,13 +118,20 @@ class CreateRedTeamSpecOperator(BaseOperator):
     def execute(self, context: Context) -> str:
         request: RedTeamSpecRequest = RedTeamSpecRequest.build(**self._fields())
         hook = DataframerHook(self.dataframer_conn_id)
-        spec_id, adopted = create_once(
+        spec_id, adopted = create_named(
             RedTeamSpecCreate(hook, request), self.if_exists, hook.settings.retry, self.log
         )
         if not adopted:
             self.log.info("Created Dataframer red-team spec %s (%s)", spec_id, stored_name(request.name))
         context["ti"].xcom_push(key="red_team_spec_id", value=spec_id)
         return spec_id
+
+
+def _same_red_team_request(run: RedTeamRunStatus, request: RedTeamRunRequest) -> bool:
+    """Whether a listed red-team run may have been made from ``request`` (unknown counts match)."""
+    return run.number_of_behaviors in (None, request.number_of_behaviors) and (
+        run.number_of_prompts_per_behavior in (None, request.number_of_prompts_per_behavior)
+    )
 
 
 def red_team_summary(run: RedTeamRun) -> dict[str, Any]:
@@ -224,13 +225,16 @@ class CreateRedTeamRunOperator(DataframerCreateOperator):
 
     def submit_job(self, context: Context) -> str:
         request = self._request()
-        create = FreshCreate(
-            RED_TEAM_RUN,
-            f"for red-team spec {request.red_team_spec_id}",
+        create = NewJobCreate(
+            RED_TEAM_RUN.name,
+            f"of red-team spec {request.red_team_spec_id}",
             lambda: self.hook.create_red_team_run(request),
             lambda: self.hook.list_red_team_runs(request.red_team_spec_id),
+            lambda run: _same_red_team_request(run, request),
         )
-        run_id, adopted = create_once(create, IfExists.REUSE, self.hook.settings.retry, self.log)
+        run_id, adopted = send_once(
+            create, self.hook.settings.retry, self.log, Journal.of_task(self, context)
+        )
         if not adopted:
             self.log.info(
                 "Started Dataframer red-team run %s: %d behaviors x %d prompts from spec %s",

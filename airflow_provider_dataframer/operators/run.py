@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import DEFAULT_TIMEOUT, check_wait_arguments, is_template
+from airflow_provider_dataframer.assets import download_event_extra, record_outlet_events, run_event_extra
 from airflow_provider_dataframer.destinations import check_destination_value, open_destination
 from airflow_provider_dataframer.exceptions import (
     DataframerError,
@@ -18,7 +19,7 @@ from airflow_provider_dataframer.exceptions import (
     DataframerValidationError,
 )
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.idempotency import Journal, NewJobCreate, send_once
 from airflow_provider_dataframer.kinds import RUN
 from airflow_provider_dataframer.landing import land_download
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS, DownloadLimits
@@ -38,74 +39,19 @@ if TYPE_CHECKING:
 DEFAULT_TRANSFER_TIMEOUT = 6 * 3600.0
 
 
-class RunCreate(NamedCreate[Run]):
-    """
-    The create of one run, made safe to repeat although runs have no unique name.
-
-    The runs of the spec are listed just before the create; after a create whose answer was lost,
-    the new runs of that spec (the list's order does not matter: today's API lists the newest
-    first) are read whole and compared with the request through their ``runtime_params``. Exactly
-    one that matches is ours; none means the create was not carried out; several (concurrent
-    tasks asking the same of one spec) are never guessed between: the task fails without sending
-    another create, naming the runs to look at.
-    """
-
-    finds_only_its_own = True
-
-    def __init__(self, hook: DataframerHook, request: RunCreateRequest) -> None:
-        super().__init__("run", f"for spec {request.spec_id}")
-        self.hook = hook
-        self.request = request
-        self.known = {run.id for run in self._runs_of_spec()}
-
-    def _runs_of_spec(self) -> list[Run]:
-        return [run for run in self.hook.list_runs() if run.spec_id == self.request.spec_id]
-
-    def create(self) -> str:
-        return self.hook.create_run(self.request)
-
-    def find(self) -> Run | None:
-        new = [run for run in self._runs_of_spec() if run.id not in self.known]
-        candidates = [self.hook.get_run(run.id) for run in new]
-        ours = [run for run in candidates if self._same_request(run)]
-        if len(ours) > 1:
-            raise DataframerError(
-                f"The answer to the create of a run of spec {self.request.spec_id} was lost, and "
-                f"{len(ours)} new runs of that spec match this request: {', '.join(r.id for r in ours)}. "
-                "No other run was started. Look at them in Dataframer (one is this task's, the "
-                "others were started concurrently), cancel what is not needed, and wait on the one "
-                "you keep with RunStatusSensor."
-            )
-        return ours[0] if ours else None
-
-    def _same_request(self, run: Run) -> bool:
-        """Whether ``run`` was made from this request, as far as its ``runtime_params`` tell."""
-        if run.number_of_samples is not None and run.number_of_samples != self.request.number_of_samples:
+def made_from(run: Run, request: RunCreateRequest) -> bool:
+    """Whether ``run`` may have been made from ``request``, as far as its ``runtime_params`` tell."""
+    if run.number_of_samples is not None and run.number_of_samples != request.number_of_samples:
+        return False
+    if request.spec_version is not None and run.spec_version not in (None, request.spec_version):
+        return False
+    params = run.runtime_params or {}
+    for key, wanted in request.to_body().items():
+        if key in ("spec_id", "spec_version", "number_of_samples"):
+            continue
+        if params.get(key) is not None and params[key] != wanted:
             return False
-        if self.request.spec_version is not None and run.spec_version not in (
-            None,
-            self.request.spec_version,
-        ):
-            return False
-        params = run.runtime_params or {}
-        for key, wanted in self.request.to_body().items():
-            if key in ("spec_id", "spec_version", "number_of_samples"):
-                continue
-            if params.get(key) is not None and params[key] != wanted:
-                return False
-        return True
-
-    def id_of(self, existing: Run) -> str:
-        return existing.id
-
-    def matches(self, existing: Run) -> bool:
-        return True  # find() only returns the run that appeared for this very request
-
-    def phase(self, existing: Run) -> Phase:
-        return RUN.phase(existing.status)
-
-    def delete(self, existing: Run) -> None:
-        raise DataframerError(f"Dataframer run {existing.id} is never deleted to be replaced.")
+    return True
 
 
 class CreateRunOperator(DataframerCreateOperator):
@@ -246,8 +192,18 @@ class CreateRunOperator(DataframerCreateOperator):
         request = self._request()
         for note in request.advice():
             self.log.warning("%s", note)
-        run_id, adopted = create_once(
-            RunCreate(self.hook, request), IfExists.REUSE, self.hook.settings.retry, self.log
+        # Runs have no name: ours is the one new run of the spec made from these parameters while
+        # the create was in flight (several: the task fails without paying again and names them).
+        create = NewJobCreate(
+            RUN.name,
+            f"of spec {request.spec_id}",
+            lambda: self.hook.create_run(request),
+            lambda: [run for run in self.hook.list_runs() if run.spec_id == request.spec_id],
+            lambda run: made_from(run, request),
+            read=lambda run: self.hook.get_run(run.id),
+        )
+        run_id, adopted = send_once(
+            create, self.hook.settings.retry, self.log, Journal.of_task(self, context)
         )
         if not adopted:
             self.log.info(
@@ -286,7 +242,9 @@ class CreateRunOperator(DataframerCreateOperator):
     def finish(self, context: Context, resource_id: str, resource: StatusResource | None) -> dict[str, Any]:
         """The summary of the finished run (its files come with the run the wait read last)."""
         run = resource if isinstance(resource, Run) else self.hook.get_run(resource_id)
-        return report_finished_run(run, self.log)
+        summary = report_finished_run(run, self.log)
+        record_outlet_events(context, run_event_extra(summary))  # assets: the outlets' event extra
+        return summary
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
         """Lineage: the spec is the input, the run (its generated data) the output."""
@@ -433,6 +391,7 @@ class DownloadRunFilesOperator(BaseOperator):
             landed.total_bytes,
             destination,
         )
+        record_outlet_events(context, download_event_extra(self.run_id, self.written))  # assets
         return download_result(self.folder, self.written, landed.total_bytes, self.limits.max_listed_files)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:

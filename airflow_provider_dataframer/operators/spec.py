@@ -10,10 +10,10 @@ from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import DEFAULT_TIMEOUT
 from airflow_provider_dataframer.exceptions import DataframerApiError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
 from airflow_provider_dataframer.kinds import SPEC
 from airflow_provider_dataframer.links import DataframerSpecLink
 from airflow_provider_dataframer.models import DATABRICKS_FIELDS, Spec, SpecCreateRequest, is_known_model
+from airflow_provider_dataframer.name_clash import IfExists, NamedCreate, create_named
 from airflow_provider_dataframer.operators.base import DataframerCreateOperator
 from airflow_provider_dataframer.scrubbing import register_secret
 from airflow_provider_dataframer.status import Phase
@@ -35,7 +35,7 @@ class SpecCreate(NamedCreate[Spec]):
         self.hook = hook
         self.request = request
 
-    def create(self) -> str:
+    def send(self) -> str:
         return self.hook.create_spec(self.request)
 
     def find(self) -> Spec | None:
@@ -47,9 +47,6 @@ class SpecCreate(NamedCreate[Spec]):
         return spec.name == self.name and _dataset_key(spec.dataset_id) == _dataset_key(
             self.request.dataset_id
         )
-
-    def id_of(self, existing: Spec) -> str:
-        return existing.id
 
     def matches(self, existing: Spec) -> bool:
         return self._same_slot(existing)
@@ -239,7 +236,7 @@ class CreateSpecOperator(DataframerCreateOperator):
                 "Model %r is not in the list this provider knows; sending it as is (the server decides).",
                 request.spec_generation_model_name,
             )
-        spec_id, adopted = create_once(
+        spec_id, adopted = create_named(
             SpecCreate(self.hook, request), self.if_exists, self.hook.settings.retry, self.log
         )
         if not adopted:

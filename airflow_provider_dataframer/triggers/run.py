@@ -63,8 +63,11 @@ class RunStatusTrigger(DataframerStatusTrigger):
         task instance's state is read first (:func:`~.task_state.current_task_state`):
 
         * still DEFERRED: the trigger moved and another triggerer waits on; the run is left alone.
-        * any other state, or the task instance is gone: the task no longer waits for this run;
-          it is canceled (a run that already ended is reported, not an error).
+        * scheduled, queued, running (:data:`TASK_OWNS_THE_RUN`): the task is alive again, resumed
+          by an event from the triggerer the trigger moved to; the run is left to it.
+        * any other state (failed, success, up_for_retry ...), or no state (cleared), or the task
+          instance is gone: the task was killed or marked; the run is canceled (a run that
+          already ended is reported, not an error).
         * the state cannot be read (not an Airflow 3 triggerer, no answer from its supervisor):
           the run is left running and a warning names it. A false cancel destroys paid work and
           fails a healthy task; a missed one is seen in the log and can be canceled by hand.
@@ -102,9 +105,17 @@ class RunStatusTrigger(DataframerStatusTrigger):
                 self.run_id,
             )
             return
+        if state in TASK_OWNS_THE_RUN:
+            self.log.info(
+                "Not canceling Dataframer run %s: its task is %s, resumed by an event of the "
+                "triggerer this trigger moved to (apache/airflow#73454); the task handles the run.",
+                self.run_id,
+                state,
+            )
+            return
         from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 
-        hook = DataframerHook(self.dataframer_conn_id)
+        hook = DataframerHook(self.dataframer_conn_id)  # its client is built off the event loop
         try:
             await hook.acancel_run(self.run_id)
             self.log.info(
@@ -117,6 +128,10 @@ class RunStatusTrigger(DataframerStatusTrigger):
         finally:
             await hook.aclose()
 
+
+TASK_OWNS_THE_RUN = frozenset({"scheduled", "queued", "running", "up_for_reschedule"})
+"""States in which the task is alive again (its trigger fired on the triggerer it moved to, or a
+new try reattaches to the run): an old trigger's ``on_kill`` must not cancel the run under it."""
 
 _UNFINISHED: set[asyncio.Task[None]] = set()
 """Work started by :func:`finish_despite_cancellation`, referenced until it ends."""

@@ -290,6 +290,23 @@ def _scenario(recorder: Recorder, clock: ManualClock) -> None:
         "update",
         lambda: specs.update(seeded.id, content_yaml=done.content_yaml.replace("Records", "Rows")),
     )
+    # The new version, read back with include_versions=true; a PUT through plain httpx too.
+    recorder.sdk_call(
+        "spec_retrieve_response",
+        "retrieve updated with versions",
+        lambda: specs.retrieve(seeded.id, include_versions=True),
+    )
+    put = recorder.http.put(
+        f"/specs/{seedless.id}/", json={"content_yaml": sdk.specs.retrieve(seedless.id).content_yaml}
+    )
+    assert put.status_code == 200, put.text
+    recorder.seen.add("spec_update_response", f"httpx PUT /specs/{seedless.id}/ -> 200", put.json())
+    recorder.http_get(
+        "spec_retrieve_response",
+        "updated with versions",
+        f"/specs/{seedless.id}/",
+        params={"include_versions": "true"},
+    )
     recorder.sdk_call("spec_list_response", "list ended", lambda: specs.list())
     recorder.http_get("spec_list_response", "list", "/specs/")
 
@@ -463,6 +480,47 @@ def test_spec_nulls_follow_the_status(observed):
         if "versions" in spec:
             assert (spec["versions"] != []) == (spec["status"] == "SUCCEEDED")
     assert statuses == {"PROCESSING", "SUCCEEDED", "FAILED"}
+
+
+def _version_model() -> type[BaseModel]:
+    """The SDK's model of one ``versions[]`` item, read from the declared type of the field."""
+    annotation = sdk_type("spec_retrieve_response").model_fields["versions"].annotation
+    (listed,) = [option for option in get_args(annotation) if option is not type(None)]
+    (item,) = get_args(listed)
+    assert issubclass(item, BaseModel)
+    return item
+
+
+def test_spec_versions_carry_only_the_sdk_version_fields_and_grow_with_each_put(observed):
+    seen, _ = observed
+    declared = set(_version_model().model_fields)
+    assert declared == {"content_location", "content_yaml", "created_at"}, "a new SDK: look again"
+    answers = [
+        (label, raw)
+        for type_name in ("spec_retrieve_response", "spec_update_response")
+        for label, raw in seen.answers[type_name]
+    ]
+    with_versions = [(label, raw) for label, raw in answers if raw.get("versions")]
+    assert {len(raw["versions"]) for _, raw in with_versions} == {1, 2}, "first versions and updates"
+    for label, raw in with_versions:
+        for item in raw["versions"]:
+            assert set(item) <= declared, label
+            assert set(item) >= {"content_yaml", "created_at"}, label  # direct API: the YAML itself
+            assert isinstance(item["content_yaml"], str) and item["content_yaml"], label
+        created = [item["created_at"] for item in raw["versions"]]
+        assert created == sorted(created), label  # oldest first: version n is versions[n - 1]
+        assert raw["versions"][-1]["content_yaml"] == raw["content_yaml"], label
+    for label, raw in seen.answers["spec_update_response"]:
+        assert len(raw["versions"]) == 2, label
+
+
+def test_versions_only_with_include_versions(observed):
+    seen, _ = observed
+    asked = _retrieved(seen, "spec_retrieve_response")
+    labels = [label for label, _ in seen.answers["spec_retrieve_response"] if label.startswith("SDK")]
+    assert len(asked) == len(labels) >= 4
+    for label, raw in zip(labels, asked, strict=True):
+        assert ("versions" in raw) == ("with versions" in label), label
 
 
 def test_runs_are_listed_newest_first(observed):

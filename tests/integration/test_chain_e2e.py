@@ -245,6 +245,11 @@ def test_killed_deferred_task_cancels_its_run(
         op.execute({"ti": mock.MagicMock()})
     trigger = rebuild_trigger(*deferred.value.trigger.serialize())  # as the triggerer does
     assert isinstance(trigger, RunStatusTrigger) and trigger.cancel_on_kill
+    # The task's state as the triggerer's supervisor reports it after a user marked it failed
+    # (read over the supervisor channel: tests/unit/test_run_trigger.py, tests/deployment/scaleout).
+    monkeypatch.setattr(
+        "airflow_provider_dataframer.triggers.run.current_task_state", mock.AsyncMock(return_value="failed")
+    )
     asyncio.run(trigger.on_kill())  # what the Airflow 3.3 triggerer calls on a user kill
     assert api(server, f"runs/{trigger.run_id}/")["status"] == "CANCELED"
 

@@ -203,7 +203,7 @@ def test_create_is_not_blindly_retried_after_an_ambiguous_failure(no_sleep: obje
 
 @respx.mock
 def test_a_create_is_one_attempt_and_says_whether_it_was_sent(no_sleep: object) -> None:
-    """The SDK retries POSTs blindly: creates go with max_retries=0, and create_once decides."""
+    """The SDK retries POSTs blindly: creates go with max_retries=0, and send_once decides."""
     route = respx.post(SPECS_URL).mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(DataframerTransportError) as caught:
         DataframerHook().create_spec(SpecCreateRequest.build(name="s", generation_objectives="x"))

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -12,7 +14,15 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
     DataframerValidationError,
 )
-from airflow_provider_dataframer.idempotency import IfExists, NamedCreate, create_once
+from airflow_provider_dataframer.idempotency import (
+    CLOCK_TOLERANCE,
+    Attempt,
+    DataframerCreateInDoubtError,
+    Journal,
+    NewJobCreate,
+    send_once,
+)
+from airflow_provider_dataframer.name_clash import IfExists, NamedCreate, create_named
 from airflow_provider_dataframer.retry import RetryPolicy
 from airflow_provider_dataframer.status import Phase
 
@@ -38,7 +48,7 @@ class FakeServer(NamedCreate[Thing]):
         self.create_calls = 0
         self.deleted: list[str] = []
 
-    def create(self) -> str:
+    def send(self) -> str:
         self.create_calls += 1
         if self.name in self.things:
             raise DataframerApiError(400, "name already exists", "POST", "/things/")
@@ -53,9 +63,6 @@ class FakeServer(NamedCreate[Thing]):
 
     def find(self) -> Thing | None:
         return self.things.get(self.name)
-
-    def id_of(self, existing: Thing) -> str:
-        return existing.id
 
     def matches(self, existing: Thing) -> bool:
         return existing.seed == self.seed
@@ -77,7 +84,7 @@ POLICY = RetryPolicy(max_retries=2, initial_backoff=0, max_backoff=0)
 
 
 def run(server: FakeServer, if_exists: IfExists = IfExists.REUSE) -> tuple[str, bool]:
-    return create_once(server, if_exists, POLICY, log, sleep=lambda _: None)
+    return create_named(server, if_exists, POLICY, log, sleep=lambda _: None)
 
 
 def test_plain_create() -> None:
@@ -178,7 +185,7 @@ def test_reuse_after_a_lost_answer_still_replaces_an_old_failed_thing() -> None:
     """The create never reached the server; what the lookup finds is an earlier try's failure."""
     server = FakeServer("n", "seed", failures=[DataframerApiError(502, "bad gateway", "POST", "/things/")])
     server.things["n"] = Thing("old", "n", "seed", Phase.FAILED)
-    server.create = _bypassing_the_clash(server)  # type: ignore[method-assign]
+    server.send = _bypassing_the_clash(server)  # type: ignore[method-assign]
     new_id, adopted = run(server)
     assert server.deleted == ["old"] and not adopted and server.things["n"].id == new_id
 
@@ -209,7 +216,7 @@ def test_a_lost_answer_is_not_sent_again_when_the_server_says_not_to() -> None:
 def _bypassing_the_clash(server: FakeServer) -> Any:
     """A create that fails as scripted before the server checks the name (as a proxy error does)."""
 
-    def create() -> str:
+    def send() -> str:
         server.create_calls += 1
         if server.failures:
             raise server.failures.pop(0)
@@ -218,4 +225,138 @@ def _bypassing_the_clash(server: FakeServer) -> Any:
         )
         return server.things[server.name].id
 
-    return create
+    return send
+
+
+# Jobs without a name (runs, evaluations, ...): found by what is new, alike and from the right time.
+
+
+@dataclass
+class Job:
+    id: str
+    samples: int
+    created_at: str | None
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class JobServer:
+    """The jobs of one parent; a send may be scripted to be carried out with its answer lost."""
+
+    def __init__(self, jobs: list[Job] | None = None, lose: int = 0) -> None:
+        self.jobs = list(jobs or [])
+        self.lose = lose
+        self.sends = 0
+        self.made_meanwhile: list[Job] = []
+
+    def send(self, samples: int) -> str:
+        self.sends += 1
+        job = Job(f"job-{self.sends}", samples, iso(time.time()))
+        self.jobs.append(job)
+        self.jobs.extend(self.made_meanwhile)  # concurrent tasks' jobs made while ours was in flight
+        if self.lose:
+            self.lose -= 1
+            raise DataframerTransportError("POST", "/jobs/", "ReadTimeout")
+        return job.id
+
+    def create(self, samples: int = 5) -> NewJobCreate[Job]:
+        return NewJobCreate(
+            "job",
+            "of parent P",
+            lambda: self.send(samples),
+            lambda: list(self.jobs),
+            lambda job: job.samples == samples,
+        )
+
+
+class Store:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.history: list[Any] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.values[key] = value
+        self.history.append(value)
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
+def test_a_lost_job_answer_adopts_the_one_new_alike_job_and_ignores_older_and_other_ones() -> None:
+    server = JobServer([Job("old", 5, iso(time.time() - 60))], lose=1)
+    server.made_meanwhile = [Job("other-params", 7, iso(time.time()))]
+    assert send_once(server.create(), POLICY, log, sleep=lambda _: None) == ("job-1", True)
+    assert server.sends == 1
+
+
+def test_two_alike_jobs_made_while_the_answer_was_lost_are_never_guessed_between() -> None:
+    server = JobServer(lose=1)
+    server.made_meanwhile = [Job("theirs", 5, None)]  # no creation time: it may be ours
+    with pytest.raises(DataframerCreateInDoubtError, match=r"2 new jobs of parent P .*job-1, theirs"):
+        send_once(server.create(), POLICY, log, sleep=lambda _: None)
+    assert server.sends == 1
+
+
+def test_an_alike_job_created_after_the_answer_was_lost_is_someone_elses() -> None:
+    attempt = Attempt(sent_at=1000.0, answered_at=1010.0)
+    assert attempt.may_have_made(iso(1010.0 + CLOCK_TOLERANCE))
+    assert not attempt.may_have_made(iso(1011.0 + CLOCK_TOLERANCE))
+    assert not attempt.may_have_made(iso(999.0 - CLOCK_TOLERANCE))
+    assert attempt.may_have_made(None) and attempt.may_have_made("not a time")
+    assert Attempt(sent_at=1000.0).may_have_made(iso(5000.0)), "an earlier try's end is unknown"
+
+
+def test_the_create_in_flight_is_noted_before_sending_and_forgotten_once_answered() -> None:
+    server, store = JobServer([Job("old", 5, None)]), Store()
+    journal = Journal(store, "job_create_in_flight")
+    assert send_once(server.create(), POLICY, log, journal, sleep=lambda _: None) == ("job-1", False)
+    (noted,) = store.history
+    assert noted["known"] == ["old"] and noted["sent_at"] <= time.time()
+    assert store.values == {}
+
+
+def test_a_retry_adopts_what_an_earlier_try_sent_before_sending_anything() -> None:
+    server, store = JobServer([Job("old", 5, None)]), Store()
+    journal = Journal(store, "k")
+    journal.write(Attempt(time.time() - 5, known=frozenset({"old"})))
+    server.jobs.append(Job("orphan", 5, iso(time.time() - 4)))
+    assert send_once(server.create(), POLICY, log, journal, sleep=lambda _: None) == ("orphan", True)
+    assert server.sends == 0 and store.values == {}
+
+
+def test_a_retry_whose_earlier_create_made_nothing_sends_it() -> None:
+    server, store = JobServer(), Store()
+    journal = Journal(store, "k")
+    journal.write(Attempt(time.time() - 5, known=frozenset()))
+    assert send_once(server.create(), POLICY, log, journal, sleep=lambda _: None) == ("job-1", False)
+
+
+def test_a_lost_answer_that_cannot_be_looked_for_keeps_the_note_for_the_retry() -> None:
+    server, store = JobServer(lose=1), Store()
+    create = server.create()
+    listings = iter([[], DataframerApiError(503, "down", "GET", "/jobs/")])
+
+    def jobs() -> list[Job]:
+        item = next(listings)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    create._jobs = jobs  # type: ignore[method-assign]
+    with pytest.raises(DataframerError, match="A retry of this task looks for it first") as caught:
+        send_once(create, POLICY, log, Journal(store, "k"), sleep=lambda _: None)
+    assert not isinstance(caught.value, DataframerCreateInDoubtError)
+    assert store.values["k"]["known"] == []
+    # Without a journal (Airflow < 3.3) nothing would look for it: the failure is final.
+    server2 = JobServer(lose=1)
+    create2 = server2.create()
+    listings = iter([[], DataframerApiError(503, "down", "GET", "/jobs/")])
+    create2._jobs = jobs  # type: ignore[method-assign]
+    with pytest.raises(DataframerCreateInDoubtError, match="not retried, so as not to pay twice"):
+        send_once(create2, POLICY, log, sleep=lambda _: None)
+    assert server2.sends == 1

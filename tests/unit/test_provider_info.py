@@ -1,9 +1,18 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from importlib.metadata import entry_points
 
+import pytest
+from packaging.version import Version
+
 import airflow_provider_dataframer
+from tests.conftest import connection_json
+
+AIRFLOW_V_3_2_PLUS = Version(Version(importlib.metadata.version("apache-airflow")).base_version) >= Version(
+    "3.2"
+)
 
 
 def test_provider_info_loads_through_the_entry_point() -> None:
@@ -46,3 +55,109 @@ def test_connection_form_is_in_the_provider_info_and_matches_the_hook() -> None:
     hook_form = DataframerHook.get_ui_field_behaviour()
     assert hook_form["hidden_fields"] == form["hidden-fields"]
     assert hook_form["relabeling"] == form["relabeling"] and hook_form["placeholders"] == form["placeholders"]
+
+
+def test_conn_fields_reach_the_providers_manager_as_form_widgets() -> None:
+    """What ``airflow providers widgets`` lists and the connection form draws (Airflow 3.2+)."""
+    from airflow.providers_manager import ProvidersManager
+
+    from airflow_provider_dataframer import CONNECTION_EXTRA_FIELDS
+
+    widgets = {
+        name.removeprefix("extra__dataframer__"): widget
+        for name, widget in ProvidersManager().connection_form_widgets.items()
+        if name.startswith("extra__dataframer__")
+    }
+    if not AIRFLOW_V_3_2_PLUS:  # Airflow 2 builds the form from the hook's wtforms widgets only
+        assert widgets == {}
+        return
+    assert (
+        set(widgets)
+        == set(CONNECTION_EXTRA_FIELDS)
+        == {
+            "connect_timeout",
+            "read_timeout",
+            "max_retries",
+            "retry_initial_backoff",
+            "retry_max_backoff",
+            "app_url",
+            "extra_headers",
+        }
+    )
+    for name, widget in widgets.items():
+        assert widget.field_name == name  # stored under its own name in the extra JSON
+        assert widget.field["schema"]["title"] and widget.field["description"]
+        assert not widget.is_sensitive
+    assert widgets["connect_timeout"].field["value"] == 5.0
+    assert widgets["max_retries"].field["schema"]["type"] == ["integer", "null"]
+
+
+def test_conn_fields_defaults_are_the_hooks_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_dataframer import CONNECTION_EXTRA_FIELDS
+    from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_PLAIN", connection_json())
+    settings = DataframerHook("dataframer_plain").settings
+    defaults = {name: field["schema"]["default"] for name, field in CONNECTION_EXTRA_FIELDS.items()}
+    assert defaults["connect_timeout"] == settings.timeout.connect
+    assert defaults["read_timeout"] == settings.timeout.read
+    assert defaults["max_retries"] == settings.retry.max_retries
+    assert defaults["retry_initial_backoff"] == settings.retry.initial_backoff
+    assert defaults["retry_max_backoff"] == settings.retry.max_backoff
+
+
+def test_the_form_writes_the_same_extra_json_the_hook_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values typed in the form are read like hand-written extras; emptied fields mean the default."""
+    from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+    from airflow_provider_dataframer.links import app_url_for_connection
+
+    form_extra = {
+        "connect_timeout": 2.5,
+        "read_timeout": None,
+        "max_retries": 4,
+        "retry_initial_backoff": "",
+        "retry_max_backoff": None,
+        "app_url": "https://app.df.internal",
+        "extra_headers": None,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_FORM", connection_json(**form_extra))
+    settings = DataframerHook("dataframer_form").settings
+    assert settings.timeout.connect == 2.5 and settings.timeout.read == 60.0
+    assert settings.retry.max_retries == 4
+    assert (settings.retry.initial_backoff, settings.retry.max_backoff) == (0.5, 8.0)
+    assert app_url_for_connection("dataframer_form") == "https://app.df.internal"
+
+
+@pytest.mark.parametrize(
+    ("extra", "accepted"),
+    [
+        ({"max_retries": 20}, True),
+        ({"max_retries": 21}, False),
+        ({"connect_timeout": 0.01}, True),
+        ({"connect_timeout": 0}, False),
+        ({"retry_max_backoff": 0}, False),
+    ],
+)
+def test_the_forms_bounds_are_the_hooks(
+    extra: dict[str, object], accepted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the form lets through (minimum, exclusiveMinimum, maximum), the hook accepts, and no more."""
+    from airflow_provider_dataframer import CONNECTION_EXTRA_FIELDS
+    from airflow_provider_dataframer.exceptions import DataframerConfigError
+    from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+
+    ((name, value),) = extra.items()
+    schema = CONNECTION_EXTRA_FIELDS[name]["schema"]
+    assert isinstance(value, int | float)
+    in_form = (
+        value >= schema.get("minimum", float("-inf"))
+        and value > schema.get("exclusiveMinimum", float("-inf"))
+        and value <= schema.get("maximum", float("inf"))
+    )
+    assert in_form == accepted
+    monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_BOUNDS", connection_json(**extra))
+    if accepted:
+        assert DataframerHook("dataframer_bounds").settings is not None
+    else:
+        with pytest.raises(DataframerConfigError, match=name):
+            _ = DataframerHook("dataframer_bounds").settings

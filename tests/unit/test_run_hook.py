@@ -41,7 +41,7 @@ def test_create_run_is_not_retried_when_the_answer_may_be_lost() -> None:
 
 @respx.mock
 def test_create_run_is_one_attempt_even_when_refused() -> None:
-    """The SDK would retry a 429 POST itself: creates go with max_retries=0, create_once decides."""
+    """The SDK would retry a 429 POST itself: creates go with max_retries=0, send_once decides."""
     route = respx.post(RUNS_URL).respond(429, json={"detail": "slow down"})
     with pytest.raises(DataframerApiError) as refused:
         DataframerHook().create_run(RunCreateRequest.build(spec_id=SPEC_ID, number_of_samples=3))

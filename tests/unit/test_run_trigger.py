@@ -329,3 +329,21 @@ async def test_on_kill_does_not_cancel_when_the_supervisor_never_answers(
         await killed_trigger().on_kill()
     assert not cancel.called
     assert "did not answer within 0.05 s" in logged(caplog, capsys)
+
+
+@pytest.mark.parametrize("state", ["scheduled", "queued", "running"])
+@respx.mock
+async def test_on_kill_leaves_the_run_to_a_task_that_resumed_elsewhere(
+    respx_mock: respx.MockRouter,
+    supervisor: Callable[..., FakeSupervisor],
+    state: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The trigger moved, fired on the other triggerer, and the task resumes: the run is its own."""
+    supervisor({"manual__1": {"create_run": state}})
+    cancel = respx_mock.post(f"{RUN_URL}cancel/").respond(json={"id": RUN_ID, "status": "CANCELED"})
+    with caplog.at_level(logging.INFO):
+        await killed_trigger().on_kill()
+    assert not cancel.called
+    assert f"its task is {state}, resumed by an event" in logged(caplog, capsys)
