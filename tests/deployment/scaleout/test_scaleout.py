@@ -56,14 +56,14 @@ MAX_LOOP_BLOCK = 0.2  # seconds; also Airflow's default warning threshold
 WAIT = 240.0  # generous bound of each wait on a loaded 2-core machine; none is a timing assumption
 HOLD_SPECS = {
     "method": "GET",
-    "path": r"^/api/dataframer/specs/",
+    "path": "specs/**",
     "action": "error",
     "status_code": 429,
     "retry_after": 1,
 }
 HOLD_RUNS = {
     "method": "GET",
-    "path": r"^/api/dataframer/runs/[^/]+/$",
+    "path": "runs/*/",
     "action": "status_override",
     "status": "PROCESSING",
 }
