@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +14,7 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_dataframer.arguments import check_seconds
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.kinds import ResourceKind
@@ -50,6 +52,11 @@ class DataframerStatusSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
+        if deferrable:  # the triggerer polls at poke_interval until now + timeout: both must be real
+            for field in ("poke_interval", "timeout"):
+                if field in kwargs:
+                    value = kwargs[field]
+                    check_seconds(field, value.total_seconds() if isinstance(value, timedelta) else value)
         super().__init__(**kwargs)
         self.dataframer_conn_id = dataframer_conn_id
         self.deferrable = deferrable

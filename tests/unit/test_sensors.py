@@ -37,6 +37,20 @@ def run_sensor(**kwargs: Any) -> RunStatusSensor:
     return RunStatusSensor(task_id="wait_run", **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"poke_interval": 0}, "poke_interval"), ({"timeout": float("inf")}, "timeout")],
+)
+def test_a_deferred_sensor_needs_a_real_interval_and_timeout(kwargs: dict[str, Any], field: str) -> None:
+    """poke_interval=0 would poll in a tight loop in the triggerer; timeout=inf has no deadline."""
+    with pytest.raises(DataframerValidationError, match=f"{field} must be a positive number of seconds"):
+        SpecStatusSensor(task_id="wait_spec", spec_id=SPEC_ID, deferrable=True, **kwargs)
+
+
+def test_a_poking_sensor_leaves_poke_interval_to_airflow() -> None:
+    assert SpecStatusSensor(task_id="wait_spec", spec_id=SPEC_ID, poke_interval=0).poke_interval == 0
+
+
 def test_links_and_template_fields() -> None:
     assert SpecStatusSensor.template_fields == ("spec_id",)
     assert RunStatusSensor.template_fields == ("run_id",)
