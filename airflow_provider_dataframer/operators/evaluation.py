@@ -75,6 +75,23 @@ class QualityGate(BaseModel):
             raise ValueError(f"limits are percentage points between 0 and 100, got {bad}")
         return value
 
+    @classmethod
+    def build(
+        cls,
+        max_deviation: float | None,
+        property_max_deviation: Mapping[str, float] | None,
+        min_analyzed_ratio: float | None,
+    ) -> QualityGate:
+        """The gate of an operator's or sensor's thresholds; a bad one names the field."""
+        try:
+            return cls(
+                max_deviation=max_deviation,
+                property_max_deviation=dict(property_max_deviation or {}),
+                min_analyzed_ratio=min_analyzed_ratio,
+            )
+        except ValidationError as exc:
+            raise DataframerValidationError(validation_message("Invalid quality gate", exc)) from None
+
     @property
     def enabled(self) -> bool:
         """Whether any threshold is set."""
@@ -208,14 +225,7 @@ class CreateEvaluationOperator(DataframerCreateOperator):
         )
         self.run_id = run_id
         self.evaluation_model = evaluation_model
-        try:
-            self.gate = QualityGate(
-                max_deviation=max_deviation,
-                property_max_deviation=dict(property_max_deviation or {}),
-                min_analyzed_ratio=min_analyzed_ratio,
-            )
-        except ValidationError as exc:
-            raise DataframerValidationError(validation_message("Invalid quality gate", exc)) from None
+        self.gate = QualityGate.build(max_deviation, property_max_deviation, min_analyzed_ratio)
         if self.gate.enabled and not wait_for_completion:
             raise DataframerValidationError(
                 "A quality gate needs the evaluation's result: set wait_for_completion=True, or drop "

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from airflow_provider_dataframer.arguments import is_template
-from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import checked_id
 from airflow_provider_dataframer.kinds import EVALUATION
 from airflow_provider_dataframer.links import DataframerEvaluationLink
-from airflow_provider_dataframer.models import StatusResource, validation_message
+from airflow_provider_dataframer.models import StatusResource
 from airflow_provider_dataframer.operators.evaluation import (
     DataframerQualityGateError,
     QualityGate,
@@ -60,14 +57,7 @@ class EvaluationStatusSensor(DataframerStatusSensor):
     ) -> None:
         super().__init__(**kwargs)
         self.evaluation_id = evaluation_id
-        try:
-            self.gate = QualityGate(
-                max_deviation=max_deviation,
-                property_max_deviation=dict(property_max_deviation or {}),
-                min_analyzed_ratio=min_analyzed_ratio,
-            )
-        except ValidationError as exc:
-            raise DataframerValidationError(validation_message("Invalid quality gate", exc)) from None
+        self.gate = QualityGate.build(max_deviation, property_max_deviation, min_analyzed_ratio)
         if isinstance(evaluation_id, str) and not is_template(evaluation_id):
             checked_id(evaluation_id, self.id_field)
 
