@@ -6,11 +6,18 @@ trigger's event) and the connection Test result, and a server or a library may e
 another form: JSON-escaped (a request body quoted in an error), ``repr``-escaped (a header value in
 ``LocalProtocolError: Illegal header value b'Bearer ...'``) or URL-encoded. :func:`register_secret`
 records each form of a value once; :func:`scrub` blanks them all out of a text.
+
+A process may also see a secret it was never told: the triggerer knows the API key but not the
+databricks secret that the worker sent when it created the spec. So :func:`scrub` also blanks
+what any echo of a credential looks like, whatever its value: a ``Bearer`` token, and the value
+of a field named like a secret (``databricks_client_secret``, ``api_key``, ``password``,
+``authorization``) in a quoted JSON, escaped JSON or form body.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.parse
 
@@ -21,6 +28,17 @@ REPLACEMENT = "***"
 MIN_SECRET_CHARS = 4
 """Shorter values are not scrubbed: blanking every "a" or "ok" out of messages would hide more
 than it protects (Airflow's masker has the same floor)."""
+
+CREDENTIAL_FIELD = re.compile(
+    r"""(?ix)
+    (\\?["']?[a-z_]*(?:secret|api[_-]?key|password|authorization)[a-z_]*\\?["']?\s*[:=]\s*)
+    (?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s,;&}]+)
+    """
+)
+"""A credential-named field and its value (quoted, or up to the next separator)."""
+
+BEARER_TOKEN = re.compile(r"(?i)\b(bearer\s+)[a-z0-9._~+/=-]+")
+"""An ``Authorization`` header's token."""
 
 _lock = threading.Lock()
 _forms: set[str] = set()
@@ -69,4 +87,5 @@ def scrub(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
     for form in forms:
         if form in text:
             text = text.replace(form, REPLACEMENT)
-    return text
+    text = BEARER_TOKEN.sub(rf"\g<1>{REPLACEMENT}", text)
+    return CREDENTIAL_FIELD.sub(rf"\g<1>{REPLACEMENT}", text)

@@ -119,6 +119,21 @@ def test_a_failed_specs_echoed_secret_never_reaches_the_event() -> None:
     assert event is not None and TEST_API_KEY not in json.dumps(event)
 
 
+def test_a_secret_this_process_never_saw_is_blanked_where_it_is_echoed() -> None:
+    """The triggerer never sees the databricks secret the worker sent: its echo is still blanked."""
+    unseen = "dbx-never-registered-7f3a"
+    body = json.dumps({"name": "s", "databricks_client_secret": unseen})
+    for text in (
+        f"spec failed: {body}",
+        f"spec failed: {json.dumps(body)}",  # the body quoted inside a JSON error
+        f"upstream said: Authorization: Bearer {unseen}",
+        f"form: api_key={unseen}&name=s",
+    ):
+        scrubbed = scrub(text)
+        assert unseen not in scrubbed and "***" in scrubbed, text
+    assert scrub("spec 'secretive-tickets' ended FAILED") == "spec 'secretive-tickets' ended FAILED"
+
+
 # Ids in URL paths
 
 
