@@ -14,7 +14,9 @@ rm -rf dist
 "$BUILD_VENV/bin/python" -m build --wheel --outdir dist . >/dev/null
 wheel=$(ls dist/*.whl)
 echo "built $wheel ($(du -k "$wheel" | cut -f1) kB)"
-unzip -l "$wheel" | grep -q "airflow_provider_dataframer/py.typed" || { echo "py.typed missing from the wheel"; exit 1; }
+# The listing goes to a file first: `unzip | grep -q` fails under pipefail once grep stops reading.
+unzip -Z1 "$wheel" > "$work/wheel-files"
+grep -qx "airflow_provider_dataframer/py.typed" "$work/wheel-files" || { echo "py.typed missing from the wheel"; exit 1; }
 
 "$PYTHON" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --upgrade pip
