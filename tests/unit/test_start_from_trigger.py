@@ -75,7 +75,7 @@ def test_an_xcomarg_id_is_refused_with_the_template_to_use() -> None:
 def test_a_templated_id_needs_airflow_3_3(monkeypatch: pytest.MonkeyPatch) -> None:
     template = "{{ ti.xcom_pull(task_ids='create_run')['run_id'] }}"
     monkeypatch.setattr("airflow_provider_dataframer.sensors.base.AIRFLOW_V_3_3_PLUS", False)
-    with pytest.raises(DataframerValidationError, match="needs Airflow 3.3 or later"):
+    with pytest.raises(DataframerValidationError, match=r"needs Airflow 3\.3 or later"):
         RunStatusSensor(task_id="wait", run_id=template, start_from_trigger=True)
     monkeypatch.setattr("airflow_provider_dataframer.sensors.base.AIRFLOW_V_3_3_PLUS", True)
     sensor = RunStatusSensor(task_id="wait", run_id=template, start_from_trigger=True)
