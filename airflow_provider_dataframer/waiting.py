@@ -165,7 +165,14 @@ def wait_blocking(
     poll_interval: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WaitEvent:
-    """Wait in the worker: observe, decide, sleep, until ``watch`` says the wait is over."""
+    """
+    Wait in the worker: observe, decide, sleep, until ``watch`` says the wait is over.
+
+    As in :func:`wait_async`, ``fetch`` makes one attempt (``DataframerHook.get_status(...,
+    retries=False)``) and the next poll is its retry: a 5xx or a dropped connection is decided by
+    the watch, logged once and polled through at the interval (or the server's ``Retry-After``),
+    never retried with the SDK's backoff inside a poll, which could hold the wait past its deadline.
+    """
     while True:
         # The deadline holds with a poll in flight: a poll started before it is cut at it, and the
         # poll at the deadline (bounded by the request's own limit) is the last one.

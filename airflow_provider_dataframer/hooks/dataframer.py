@@ -814,16 +814,20 @@ class DataframerHook(BaseHook):
 
     # Anything with a status: what a wait reads (the status path of any kind, generic and raw)
 
-    def get_status(self, kind: ResourceKind, resource_id: str) -> StatusResource:
+    def get_status(self, kind: ResourceKind, resource_id: str, *, retries: bool = True) -> StatusResource:
         """
         Read what a wait needs of any kind (status, progress, error), through its status path.
 
         The generic SDK request (``client.get``) is used rather than ``specs.retrieve``: a wait
         needs no spec YAML (nor its data-plane read), and no SDK model is built for the answer.
+
+        :param retries: False for a poll, as in :meth:`aget_status`: one attempt, whose failure
+            goes to the caller at once (the next poll is its retry).
         """
         path = kind.item_path(checked_id(resource_id, f"{kind.name} id"))
+        client = self.get_conn() if retries else self.get_conn().with_options(max_retries=0)
         with sdk_errors(f"GET {path}"):
-            answer = self.get_conn().get(path, cast_to=object)
+            answer = client.get(path, cast_to=object)
         return _ours(kind.model, answer, f"GET {path}")
 
     async def aget_status(

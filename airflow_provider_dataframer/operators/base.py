@@ -208,7 +208,7 @@ class DataframerCreateOperator(ResumableJobMixin, BaseOperator):  # type: ignore
         if not self.wait_for_completion:
             return self.result_without_waiting(context, resource_id)
         watch = StatusWatch(self.kind, resource_id, time.time() + self.timeout, self.log)
-        fetch = lambda: self.hook.get_status(self.kind, resource_id)  # noqa: E731
+        fetch = lambda: self.hook.get_status(self.kind, resource_id, retries=False)  # noqa: E731
         return self.execute_complete(context, dict(wait_blocking(fetch, watch, self.poll_interval)))
 
     # execution_timeout while deferred

@@ -31,6 +31,8 @@ class AnonymizationStatusSensor(DataframerStatusSensor):
     :param dataframer_conn_id: the Airflow connection id.
     :param deferrable: wait in the triggerer instead of poking from a worker; ``poke_interval``
         is then the trigger's poll interval and ``timeout`` its deadline.
+    :param start_from_trigger: start in the triggerer, so that no worker runs the task until the
+        wait is over (off by default; see :class:`DataframerStatusSensor` for what changes).
     """
 
     template_fields: Sequence[str] = ("anonymization_run_id",)
@@ -38,10 +40,10 @@ class AnonymizationStatusSensor(DataframerStatusSensor):
     ui_color = "#fce8e6"
     kind = ANONYMIZATION
     id_field = "anonymization_run_id"
+    anonymization_run_id: str | Mapping[str, Any]
 
     def __init__(self, *, anonymization_run_id: str | Mapping[str, Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.anonymization_run_id = anonymization_run_id
+        super().__init__(watched_id=anonymization_run_id, **kwargs)
         if isinstance(anonymization_run_id, str) and not is_template(anonymization_run_id):
             checked_id(anonymization_run_id, self.id_field)
 

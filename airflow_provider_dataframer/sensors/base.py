@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -13,8 +14,10 @@ from airflow.providers.common.compat.sdk import (
     PokeReturnValue,
     conf,
 )
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow.triggers.base import StartTriggerArgs
 
-from airflow_provider_dataframer.arguments import check_seconds
+from airflow_provider_dataframer.arguments import check_seconds, is_template
 from airflow_provider_dataframer.exceptions import DataframerError, DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.kinds import ResourceKind
@@ -31,15 +34,29 @@ class DataframerStatusSensor(BaseSensorOperator):
     """
     Wait for an existing Dataframer spec or run to reach a terminal status.
 
-    Each poke reads the object once and hands it to the same :class:`StatusWatch` that the operators
-    and triggers use: a success ends the wait, a failure raises with the server's message, a
-    transient error is logged and poked through. With ``deferrable=True`` the wait moves to the
-    triggerer after a first check, with an absolute deadline of now + ``timeout``.
+    Each poke reads the object once (one attempt, as each poll of the triggerer: the next poke is
+    its retry) and hands it to the same :class:`StatusWatch` that the operators and triggers use:
+    a success ends the wait, a failure raises with the server's message, a transient error is
+    logged and poked through. With ``deferrable=True`` the wait moves to the triggerer after a
+    first check, with an absolute deadline of now + ``timeout``.
+
+    With ``start_from_trigger=True`` the scheduler hands the task straight to the triggerer: no
+    worker runs it until the wait is over (a worker then only runs ``execute_complete``, which
+    reads the result). It is off by default, as in Airflow's own sensors, because it changes where
+    the task starts: there is no first check on a worker, templated ids are rendered by the
+    triggerer (Airflow 3.3+ only), and the wait's deadline is the task's trigger timeout (start +
+    ``timeout``, or sooner with an ``execution_timeout``); a worker that runs the task anyway
+    (``dag.test()``, Airflow versions or executors that ignore the flag) defers as with
+    ``deferrable=True``.
 
     Subclasses name the kind, the id argument and the trigger.
 
+    :param watched_id: the value of the subclass's id argument (``spec_id``, ``run_id`` ...).
     :param dataframer_conn_id: the Airflow connection id.
     :param deferrable: wait in the triggerer instead of poking from a worker.
+    :param start_from_trigger: start in the triggerer, never on a worker (implies ``deferrable``).
+        The id must be a literal or, on Airflow 3.3+, a Jinja template string (not an
+        ``XComArg``: pull it in the template, e.g. ``"{{ ti.xcom_pull('create_run')['run_id'] }}"``).
     """
 
     kind: ClassVar[ResourceKind]
@@ -48,19 +65,59 @@ class DataframerStatusSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
+        watched_id: Any,
         dataframer_conn_id: str = DataframerHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
+        deferrable = deferrable or start_from_trigger
         if deferrable:  # the triggerer polls at poke_interval until now + timeout: both must be real
             for field in ("poke_interval", "timeout"):
                 if field in kwargs:
                     value = kwargs[field]
                     check_seconds(field, value.total_seconds() if isinstance(value, timedelta) else value)
         super().__init__(**kwargs)
+        setattr(self, self.id_field, watched_id)
         self.dataframer_conn_id = dataframer_conn_id
         self.deferrable = deferrable
+        self.start_from_trigger = start_from_trigger
+        if start_from_trigger:
+            self.start_trigger_args = self._start_trigger_args(watched_id)
         self._watch: StatusWatch | None = None
+
+    def _start_trigger_args(self, watched_id: Any) -> StartTriggerArgs:
+        """What the scheduler needs to create this sensor's trigger itself (``start_from_trigger``)."""
+        if isinstance(watched_id, Mapping):  # a literal summary: its id is known now
+            watched_id = self.resource_id()
+        elif not isinstance(watched_id, str):
+            raise DataframerValidationError(
+                f"start_from_trigger needs {self.id_field} as an id or a Jinja template string, got "
+                f"{type(watched_id).__name__}: the trigger is made by the scheduler from arguments "
+                f"stored with the DAG. Pull the value in a template instead, e.g. "
+                f"\"{{{{ ti.xcom_pull(task_ids='...')['{self.id_field}'] }}}}\", or set "
+                "start_from_trigger=False."
+            )
+        elif is_template(watched_id) and not AIRFLOW_V_3_3_PLUS:
+            raise DataframerValidationError(
+                f"start_from_trigger with a templated {self.id_field} ({watched_id!r}) needs Airflow "
+                "3.3 or later, whose triggerer renders the templates of a task that starts there. "
+                "Pass a literal id, or set start_from_trigger=False (deferrable=True still waits in "
+                "the triggerer, after a first check on a worker)."
+            )
+        return StartTriggerArgs(
+            trigger_cls=f"{self.trigger_class().__module__}.{self.trigger_class().__qualname__}",
+            trigger_kwargs={
+                self.id_field: watched_id.strip() if not is_template(watched_id) else watched_id,
+                "dataframer_conn_id": self.dataframer_conn_id,
+                "poll_interval": float(self.poke_interval),
+            },
+            next_method="execute_complete",
+            next_kwargs=None,
+            # The trigger reads its deadline from here (the task's trigger timeout); the scheduler
+            # ends the wait at it too, should the triggerer be down then.
+            timeout=timedelta(seconds=self.timeout),
+        )
 
     @cached_property
     def hook(self) -> DataframerHook:
@@ -80,7 +137,7 @@ class DataframerStatusSensor(BaseSensorOperator):
             self._watch = StatusWatch(self.kind, resource_id, float("inf"), self.log)
             context["ti"].xcom_push(key=self.id_field, value=resource_id)
         try:
-            return self._watch.observe(self.hook.get_status(self.kind, resource_id))
+            return self._watch.observe(self.hook.get_status(self.kind, resource_id, retries=False))
         except DataframerError as exc:
             return self._watch.observe_error(exc)
 
@@ -121,6 +178,8 @@ class DataframerStatusSensor(BaseSensorOperator):
             raise AirflowSensorTimeout(event.get("message", "Timed out"))
         resource = resolve_event(event)
         self.log.info("%s", event["message"])
+        if self._watch is None:  # no poke in this process (started in the triggerer): for the links
+            context["ti"].xcom_push(key=self.id_field, value=str(event["id"]))
         with self.hook:
             return self.result(resource, str(event["id"]))
 

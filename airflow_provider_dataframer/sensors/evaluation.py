@@ -38,6 +38,8 @@ class EvaluationStatusSensor(DataframerStatusSensor):
     :param dataframer_conn_id: the Airflow connection id.
     :param deferrable: wait in the triggerer instead of poking from a worker; ``poke_interval``
         is then the trigger's poll interval and ``timeout`` its deadline.
+    :param start_from_trigger: start in the triggerer, so that no worker runs the task until the
+        wait is over (off by default; see :class:`DataframerStatusSensor` for what changes).
     """
 
     template_fields: Sequence[str] = ("evaluation_id",)
@@ -45,6 +47,7 @@ class EvaluationStatusSensor(DataframerStatusSensor):
     ui_color = "#f3e8fd"
     kind = EVALUATION
     id_field = "evaluation_id"
+    evaluation_id: str | Mapping[str, Any]
 
     def __init__(
         self,
@@ -55,8 +58,7 @@ class EvaluationStatusSensor(DataframerStatusSensor):
         min_analyzed_ratio: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.evaluation_id = evaluation_id
+        super().__init__(watched_id=evaluation_id, **kwargs)
         self.gate = QualityGate.build(max_deviation, property_max_deviation, min_analyzed_ratio)
         if isinstance(evaluation_id, str) and not is_template(evaluation_id):
             checked_id(evaluation_id, self.id_field)

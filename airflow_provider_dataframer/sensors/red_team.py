@@ -32,6 +32,8 @@ class RedTeamRunStatusSensor(DataframerStatusSensor):
     :param dataframer_conn_id: the Airflow connection id.
     :param deferrable: wait in the triggerer instead of poking from a worker; ``poke_interval``
         is then the trigger's poll interval and ``timeout`` its deadline.
+    :param start_from_trigger: start in the triggerer, so that no worker runs the task until the
+        wait is over (off by default; see :class:`DataframerStatusSensor` for what changes).
     """
 
     template_fields: Sequence[str] = ("red_team_run_id",)
@@ -39,10 +41,10 @@ class RedTeamRunStatusSensor(DataframerStatusSensor):
     ui_color = "#fce8e6"
     kind = RED_TEAM_RUN
     id_field = "red_team_run_id"
+    red_team_run_id: str | Mapping[str, Any]
 
     def __init__(self, *, red_team_run_id: str | Mapping[str, Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.red_team_run_id = red_team_run_id
+        super().__init__(watched_id=red_team_run_id, **kwargs)
         if isinstance(red_team_run_id, str) and not is_template(red_team_run_id):
             checked_id(red_team_run_id, self.id_field)
 

@@ -28,6 +28,8 @@ class RunStatusSensor(DataframerStatusSensor):
     :param dataframer_conn_id: the Airflow connection id.
     :param deferrable: wait in the triggerer instead of poking from a worker; ``poke_interval``
         is then the trigger's poll interval and ``timeout`` its deadline.
+    :param start_from_trigger: start in the triggerer, so that no worker runs the task until the
+        wait is over (off by default; see :class:`DataframerStatusSensor` for what changes).
     """
 
     template_fields: Sequence[str] = ("run_id",)
@@ -35,10 +37,10 @@ class RunStatusSensor(DataframerStatusSensor):
     ui_color = "#e6f4ea"
     kind = RUN
     id_field = "run_id"
+    run_id: str | Mapping[str, Any]
 
     def __init__(self, *, run_id: str | Mapping[str, Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.run_id = run_id
+        super().__init__(watched_id=run_id, **kwargs)
 
     @classmethod
     def trigger_class(cls) -> type[RunStatusTrigger]:

@@ -23,6 +23,8 @@ class SpecStatusSensor(DataframerStatusSensor):
     :param dataframer_conn_id: the Airflow connection id.
     :param deferrable: wait in the triggerer instead of poking from a worker; ``poke_interval``
         is then the trigger's poll interval and ``timeout`` its deadline.
+    :param start_from_trigger: start in the triggerer, so that no worker runs the task until the
+        wait is over (off by default; see :class:`DataframerStatusSensor` for what changes).
     """
 
     template_fields: Sequence[str] = ("spec_id",)
@@ -30,10 +32,10 @@ class SpecStatusSensor(DataframerStatusSensor):
     ui_color = "#e8f0fe"
     kind = SPEC
     id_field = "spec_id"
+    spec_id: str
 
     def __init__(self, *, spec_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.spec_id = spec_id
+        super().__init__(watched_id=spec_id, **kwargs)
 
     @classmethod
     def trigger_class(cls) -> type[SpecStatusTrigger]:

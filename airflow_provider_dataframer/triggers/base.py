@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -35,6 +36,19 @@ def import_waiting_stack() -> None:
         importlib.import_module(module)
 
 
+def task_trigger_timeout(trigger: BaseTrigger) -> float | None:
+    """
+    The trigger timeout of the trigger's task (epoch seconds), or None.
+
+    Airflow 3's triggerer sets it on the trigger (``timeout_after``); Airflow 2's trigger holds the
+    task instance row itself (``trigger_timeout``).
+    """
+    when = getattr(trigger, "timeout_after", None) or getattr(trigger.task_instance, "trigger_timeout", None)
+    if not isinstance(when, datetime):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
 class DataframerStatusTrigger(BaseTrigger):
     """
     Poll a Dataframer object until it reaches a terminal status, then yield exactly one event.
@@ -51,7 +65,8 @@ class DataframerStatusTrigger(BaseTrigger):
     :param poll_interval: seconds between polls (the first falls at a random point of the first
         interval, so that triggers started together do not poll together).
     :param deadline: absolute time (epoch seconds) at which the wait times out; kept as is through
-        serialization so that a restarted triggerer does not extend it.
+        serialization so that a restarted triggerer does not extend it. Without one, the task's
+        trigger timeout when it has one (a sensor started in the triggerer), else 24 hours.
     """
 
     kind_name: ClassVar[str]
@@ -69,6 +84,7 @@ class DataframerStatusTrigger(BaseTrigger):
         self.dataframer_conn_id = dataframer_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = float(deadline) if deadline is not None else time.time() + 24 * 3600
+        self._deadline_given = deadline is not None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -88,11 +104,24 @@ class DataframerStatusTrigger(BaseTrigger):
 
         return RESOURCE_KINDS[self.kind_name]
 
+    def rendered_id(self) -> str:
+        """
+        The id to wait for: the id attribute, which the triggerer renders for a task started there
+        (a summary rendered as a native object gives its id).
+        """
+        value: Any = getattr(self, self.id_field, self.resource_id)
+        if isinstance(value, Mapping):
+            value = value.get(self.id_field)
+        return str(value).strip() if value is not None else ""
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await asyncio.to_thread(import_waiting_stack)
         from airflow_provider_dataframer.triggers.shared_client import shared_client
         from airflow_provider_dataframer.waiting import StatusWatch, wait_async
 
+        self.resource_id = self.rendered_id()
+        if not self._deadline_given:
+            self.deadline = task_trigger_timeout(self) or self.deadline
         watch = StatusWatch(self.kind, self.resource_id, self.deadline, self.log)
         try:
             async with shared_client(self.dataframer_conn_id) as client:
