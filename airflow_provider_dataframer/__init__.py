@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_dataframer.connection_extras import EXTRA_FIELDS
+
 __version__ = "0.1.0"
 
 DEFAULT_CONN_ID = "dataframer_default"
@@ -21,55 +23,11 @@ CONNECTION_FORM: dict[str, Any] = {
     },
 }
 
-# The connection extras as form fields (Airflow 3.2+ reads ``conn-fields``). Each is stored in the
+# The connection extras as form fields (Airflow 3.2+ reads ``conn-fields``; older versions ask
+# DataframerHook.get_connection_form_widgets(), built from the same table). Each is stored in the
 # connection's extra JSON under its own name, exactly as a hand-written extra, so the hook reads
 # the same JSON whichever way it was written. The defaults are the hook's.
-CONNECTION_EXTRA_FIELDS: dict[str, Any] = {
-    "connect_timeout": {
-        "label": "Connect timeout (s)",
-        "description": "Seconds to wait for a TCP/TLS connection to the API. Default 5.",
-        "schema": {"type": ["number", "null"], "default": 5.0, "exclusiveMinimum": 0},
-    },
-    "read_timeout": {
-        "label": "Read timeout (s)",
-        "description": "Seconds to wait for an answer to a request (also write and pool). Default 60.",
-        "schema": {"type": ["number", "null"], "default": 60.0, "exclusiveMinimum": 0},
-    },
-    "max_retries": {
-        "label": "Max retries",
-        "description": (
-            "Retries of a request after a connection error, a timeout, 408, 409, 429 or 5xx "
-            "(never other 4xx; a create whose answer was lost is looked up, not resent). 0 to 20; default 2."
-        ),
-        "schema": {"type": ["integer", "null"], "default": 2, "minimum": 0, "maximum": 20},
-    },
-    "retry_initial_backoff": {
-        "label": "Retry initial backoff (s)",
-        "description": "First wait before a retry, doubled (jittered) each time; Retry-After wins. Default 0.5.",
-        "schema": {"type": ["number", "null"], "default": 0.5, "exclusiveMinimum": 0},
-    },
-    "retry_max_backoff": {
-        "label": "Retry max backoff (s)",
-        "description": "Longest wait between two retries. Default 8.",
-        "schema": {"type": ["number", "null"], "default": 8.0, "exclusiveMinimum": 0},
-    },
-    "app_url": {
-        "label": "App URL",
-        "description": (
-            "The Dataframer app's address, for the task page's 'Dataframer Spec' and 'Dataframer "
-            "Run' links. Empty: derived from the Base URL (df-api.dataframer.ai -> app.dataframer.ai)."
-        ),
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-    "extra_headers": {
-        "label": "Extra headers",
-        "description": (
-            'HTTP headers added to every API request, as a JSON object, e.g. {"X-Team": "ml"}. '
-            "Values are strings; Authorization cannot be set here (it is always the API key)."
-        ),
-        "schema": {"type": ["object", "null"], "default": None},
-    },
-}
+CONNECTION_EXTRA_FIELDS: dict[str, Any] = {field.name: field.conn_field() for field in EXTRA_FIELDS}
 
 ASSET_URIS: dict[str, Any] = {
     "schemes": ["dataframer"],

@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -31,7 +30,11 @@ from airflow.providers.common.compat.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
 from airflow_provider_dataframer import DEFAULT_CONN_ID, deadlines
-from airflow_provider_dataframer.connection_extras import set_extras
+from airflow_provider_dataframer.connection_extras import (
+    DEFAULT_REQUEST_TIMEOUT,
+    InvalidExtraError,
+    read_extras,
+)
 from airflow_provider_dataframer.connection_url import with_scheme
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
@@ -81,8 +84,6 @@ API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
 SEED_DATASETS_PATH = "/api/dataframer/seed-datasets/"
 MAX_MESSAGE_CHARS = 500
 POOL_SIZE = 32
-DEFAULT_REQUEST_TIMEOUT = 120.0
-"""Seconds one request may take in all (connection extra ``request_timeout``)."""
 """Connections of the triggerer's pooled client (and requests it has in flight at once)."""
 
 _UNSAFE_KEY = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -97,49 +98,6 @@ class ReadableFile(Protocol):
 
 
 # Connection settings
-
-
-def _positive_seconds(conn_id: str, extra: Mapping[str, Any], key: str, default: float) -> float:
-    value = extra.get(key, default)
-    try:
-        seconds = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise DataframerConfigError(
-            f"Connection {conn_id!r}: extra {key!r} must be a finite positive number of seconds, "
-            f"got {value!r}."
-        )
-    return seconds
-
-
-def _retries(conn_id: str, extra: Mapping[str, Any]) -> int:
-    value = extra.get("max_retries", 2)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 20:
-        raise DataframerConfigError(
-            f"Connection {conn_id!r}: extra 'max_retries' must be a whole number from 0 to 20, got {value!r}."
-        )
-    return value
-
-
-def _extra_headers(conn_id: str, extra: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    value = extra.get("extra_headers") or {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise DataframerConfigError(
-            f"Connection {conn_id!r}: extra 'extra_headers' must be an object of header names to "
-            'string values, e.g. {"X-Team": "data"}.'
-        )
-    for name, header in value.items():
-        if name.lower() == "authorization" or _UNSAFE_KEY.search(name) or "\n" in header or "\r" in header:
-            raise DataframerConfigError(
-                f"Connection {conn_id!r}: extra header {name!r} is not allowed (the API key sets "
-                "Authorization; names and values must be single-line)."
-            )
-    return tuple(sorted(value.items()))
 
 
 def api_key_from(conn_id: str, password: str | None) -> str:
@@ -195,22 +153,22 @@ class ConnectionSettings:
     def from_connection(cls, conn: Any) -> ConnectionSettings:
         """Read an Airflow connection (``host`` base URL, ``password`` API key, extras)."""
         conn_id = str(conn.conn_id)
-        extra = set_extras(conn.extra_dejson)  # a field left empty in the form means its default
+        try:  # a field left empty in the form means its default
+            extra = read_extras(conn.extra_dejson)
+        except InvalidExtraError as exc:
+            raise DataframerConfigError(f"Connection {conn_id!r}: {exc}") from None
         api_key = api_key_from(conn_id, conn.password)
         return cls(
             base_url=base_url_from(conn.host, conn.schema, conn.port),
             api_key=api_key,
-            timeout=httpx.Timeout(
-                _positive_seconds(conn_id, extra, "read_timeout", 60.0),
-                connect=_positive_seconds(conn_id, extra, "connect_timeout", 5.0),
-            ),
+            timeout=httpx.Timeout(extra["read_timeout"], connect=extra["connect_timeout"]),
             retry=RetryPolicy(
-                max_retries=_retries(conn_id, extra),
-                initial_backoff=_positive_seconds(conn_id, extra, "retry_initial_backoff", 0.5),
-                max_backoff=_positive_seconds(conn_id, extra, "retry_max_backoff", 8.0),
+                max_retries=extra["max_retries"],
+                initial_backoff=extra["retry_initial_backoff"],
+                max_backoff=extra["retry_max_backoff"],
             ),
-            extra_headers=_extra_headers(conn_id, extra),
-            request_timeout=_positive_seconds(conn_id, extra, "request_timeout", DEFAULT_REQUEST_TIMEOUT),
+            extra_headers=extra["extra_headers"] or (),
+            request_timeout=extra["request_timeout"],
         )
 
     def client_options(self) -> dict[str, Any]:
@@ -668,6 +626,19 @@ class DataframerHook(BaseHook):
         from airflow_provider_dataframer import CONNECTION_FORM
 
         return {key.replace("-", "_"): value for key, value in CONNECTION_FORM.items()}
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """
+        The connection extras as form fields, for Airflow before 3.2 (3.2+ reads ``conn-fields``).
+
+        Built from the same table as the provider info's ``conn-fields``
+        (:data:`~airflow_provider_dataframer.connection_extras.EXTRA_FIELDS`); wtforms and
+        Flask-AppBuilder are imported only here, when a form is drawn.
+        """
+        from airflow_provider_dataframer.connection_extras import form_widgets
+
+        return form_widgets()
 
     # Connection and clients
 

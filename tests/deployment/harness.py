@@ -355,6 +355,8 @@ class Deployment:
             "AIRFLOW_CONN_DATAFRAMER_DEFAULT": self.connection_json(),
             "AIRFLOW_CONN_DATAFRAMER_BAD_KEY": self.connection_json(api_key="df-wrong-key"),
             "DATAFRAMER_EXAMPLE_POLL_INTERVAL": "1",
+            # Where example DAGs land files when no output_dir is passed (an asset-triggered run).
+            "DATAFRAMER_OUTPUT_DIR": str(self.workdir / "output"),
         }
         return env
 

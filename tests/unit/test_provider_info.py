@@ -58,7 +58,7 @@ def test_connection_form_is_in_the_provider_info_and_matches_the_hook() -> None:
 
 
 def test_conn_fields_reach_the_providers_manager_as_form_widgets() -> None:
-    """What ``airflow providers widgets`` lists and the connection form draws (Airflow 3.2+)."""
+    """What ``airflow providers widgets`` lists and the connection form draws, on every Airflow."""
     from airflow.providers_manager import ProvidersManager
 
     from airflow_provider_dataframer import CONNECTION_EXTRA_FIELDS
@@ -68,42 +68,53 @@ def test_conn_fields_reach_the_providers_manager_as_form_widgets() -> None:
         for name, widget in ProvidersManager().connection_form_widgets.items()
         if name.startswith("extra__dataframer__")
     }
-    if not AIRFLOW_V_3_2_PLUS:  # Airflow 2 builds the form from the hook's wtforms widgets only
-        assert widgets == {}
-        return
-    assert (
-        set(widgets)
-        == set(CONNECTION_EXTRA_FIELDS)
-        == {
-            "connect_timeout",
-            "read_timeout",
-            "max_retries",
-            "retry_initial_backoff",
-            "retry_max_backoff",
-            "app_url",
-            "extra_headers",
-        }
-    )
+    declared = {
+        "connect_timeout",
+        "read_timeout",
+        "request_timeout",
+        "max_retries",
+        "retry_initial_backoff",
+        "retry_max_backoff",
+        "app_url",
+        "extra_headers",
+    }
+    assert set(widgets) == set(CONNECTION_EXTRA_FIELDS) == declared
     for name, widget in widgets.items():
         assert widget.field_name == name  # stored under its own name in the extra JSON
-        assert widget.field["schema"]["title"] and widget.field["description"]
         assert not widget.is_sensitive
+    if not AIRFLOW_V_3_2_PLUS:  # before 3.2: the hook's wtforms fields
+        assert widgets["max_retries"].field.field_class.__name__ == "IntegerField"
+        assert widgets["connect_timeout"].field.field_class.__name__ == "StringField"
+        assert widgets["request_timeout"].field.args == ("Request timeout (s)",)
+        return
+    for widget in widgets.values():
+        assert widget.field["schema"]["title"] and widget.field["description"]
     assert widgets["connect_timeout"].field["value"] == 5.0
+    assert widgets["request_timeout"].field["value"] == 120.0
     assert widgets["max_retries"].field["schema"]["type"] == ["integer", "null"]
 
 
 def test_conn_fields_defaults_are_the_hooks_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each declared default is what the hook uses when the extra is unset: they cannot drift apart."""
     from airflow_provider_dataframer import CONNECTION_EXTRA_FIELDS
     from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+    from airflow_provider_dataframer.links import app_url_for_connection
 
     monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_PLAIN", connection_json())
     settings = DataframerHook("dataframer_plain").settings
+    used = {
+        "connect_timeout": settings.timeout.connect,
+        "read_timeout": settings.timeout.read,
+        "request_timeout": settings.request_timeout,
+        "max_retries": settings.retry.max_retries,
+        "retry_initial_backoff": settings.retry.initial_backoff,
+        "retry_max_backoff": settings.retry.max_backoff,
+        "extra_headers": dict(settings.extra_headers) or None,
+        # No app_url: the link derives the app from the base URL (the emulator's, here).
+        "app_url": None if app_url_for_connection("dataframer_plain") == settings.base_url else "?",
+    }
     defaults = {name: field["schema"]["default"] for name, field in CONNECTION_EXTRA_FIELDS.items()}
-    assert defaults["connect_timeout"] == settings.timeout.connect
-    assert defaults["read_timeout"] == settings.timeout.read
-    assert defaults["max_retries"] == settings.retry.max_retries
-    assert defaults["retry_initial_backoff"] == settings.retry.initial_backoff
-    assert defaults["retry_max_backoff"] == settings.retry.max_backoff
+    assert defaults == used
 
 
 def test_the_form_writes_the_same_extra_json_the_hook_reads(monkeypatch: pytest.MonkeyPatch) -> None:
