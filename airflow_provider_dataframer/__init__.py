@@ -92,6 +92,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_dataframer.triggers.evaluation",
                     "airflow_provider_dataframer.triggers.anonymization",
                     "airflow_provider_dataframer.triggers.red_team",
+                    "airflow_provider_dataframer.triggers.run_finished",
                 ],
             }
         ],

@@ -86,6 +86,10 @@ class SharedClient:
         async with self._slots:
             return await self.hook.aget_status(kind, resource_id, retries=False)
 
+    async def list_statuses(self, kind: ResourceKind) -> list[Any]:
+        """One list call of ``kind`` (one attempt, raw items), within the client's request slots."""
+        return await self._list(kind)
+
     async def aclose(self) -> None:
         """Cancel the list calls in flight and close the pooled client."""
         for feed in self._feeds.values():

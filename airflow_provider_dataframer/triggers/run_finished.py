@@ -1,0 +1,498 @@
+"""
+Event-driven scheduling on Dataframer runs: a trigger for Airflow 3's ``AssetWatcher``.
+
+:class:`RunFinishedTrigger` yields one event per run that finishes, whoever started it (a DAG,
+the Dataframer app, another team's script), so that a DAG scheduled on the watched asset runs
+once per finished run. It needs Airflow 3 (``BaseEventTrigger``); on Airflow 2 the module still
+imports, and making the trigger says that it needs Airflow 3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import fnmatch
+import hashlib
+import json
+import time
+import uuid
+import weakref
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_dataframer import DEFAULT_CONN_ID
+from airflow_provider_dataframer.triggers.base import import_waiting_stack
+
+try:
+    from airflow.triggers.base import BaseEventTrigger as _EventTrigger
+
+    EVENT_TRIGGERS_SUPPORTED = True
+except ImportError:  # Airflow 2: no event-driven scheduling
+    from airflow.triggers.base import BaseTrigger as _EventTrigger  # type: ignore[assignment]
+
+    EVENT_TRIGGERS_SUPPORTED = False
+
+if TYPE_CHECKING:
+    from airflow_provider_dataframer.triggers.shared_client import SharedClient
+
+RUN_TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
+"""The statuses in which a run is finished (today's API spelling), the default of ``statuses``."""
+
+_STATUS_SPELLINGS = {"CANCELLED": "CANCELED"}
+
+LOOKBACK = timedelta(minutes=15)
+"""
+How far behind the newest finish seen the watermark stays.
+
+A run that finished at ``t`` may show in the list only after a run that finished later (server
+clocks, commit order): runs finished up to this long before the newest one seen are still fired
+if they were not yet, and their ids are kept to fire each once.
+"""
+
+MIN_POLL_INTERVAL = 1.0
+"""The shortest ``poll_interval`` accepted: each poll lists every run of the account."""
+
+STATE_KEY_PREFIX = "dataframer.run_finished."
+"""The asset state store key of a watcher: this prefix and a digest of what it watches."""
+
+
+def _utc(value: str | None) -> datetime | None:
+    """An API timestamp (ISO 8601, ``Z`` or offset) as an aware UTC datetime; None if unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+@dataclass
+class Watermark:
+    """
+    Which finished runs a watcher has already fired (or chose not to fire).
+
+    :param floor: runs that finished before it are never fired (None: no run finished yet).
+    :param seen: the runs that finished at or after ``floor`` and were fired, or that had finished
+        when the watcher was first started: run id -> finish time (ISO 8601).
+    """
+
+    floor: datetime | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def is_new(self, run_id: str, finished: datetime) -> bool:
+        """Whether a run that finished at ``finished`` is to be fired."""
+        return run_id not in self.seen and (self.floor is None or finished >= self.floor)
+
+    def record(self, finished: Iterable[tuple[str, datetime]]) -> None:
+        """Remember ``finished`` runs and move the floor to ``LOOKBACK`` before the newest one."""
+        for run_id, at in finished:
+            self.seen[run_id] = at.isoformat()
+        if not self.seen:
+            return
+        newest = max(datetime.fromisoformat(at) for at in self.seen.values())
+        floor = newest - LOOKBACK
+        self.floor = floor if self.floor is None else max(self.floor, floor)
+        self.seen = {
+            run_id: at for run_id, at in self.seen.items() if datetime.fromisoformat(at) >= self.floor
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """What is stored in the asset state store."""
+        return {"floor": self.floor.isoformat() if self.floor else None, "seen": dict(self.seen)}
+
+    @classmethod
+    def from_json(cls, stored: Any) -> Watermark | None:
+        """A stored watermark, or None when ``stored`` is not one (never saved, or unreadable)."""
+        if not isinstance(stored, dict) or not isinstance(stored.get("seen"), dict):
+            return None
+        floor = _utc(stored.get("floor")) if stored.get("floor") is not None else None
+        seen = {
+            str(run_id): at
+            for run_id, at in stored["seen"].items()
+            if isinstance(at, str) and _utc(at) is not None
+        }
+        return cls(floor=floor, seen=seen)
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A listed run in a watched status, with the time it finished."""
+
+    item: dict[str, Any]
+    finished: datetime
+
+    @property
+    def run_id(self) -> str:
+        return str(self.item["id"])
+
+
+class _RunList:
+    """
+    The run list calls of one shared client, shared by its watchers.
+
+    A watcher takes the latest answer if it was asked for after the watcher's previous poll and is
+    younger than the watcher's interval; otherwise it starts the next call (joined by every
+    watcher that polls while it is in flight). Several watchers: still one list call per interval.
+    """
+
+    def __init__(self, client: SharedClient) -> None:
+        self._client = client
+        self._answer: tuple[float, list[Any]] | None = None
+        self._call: asyncio.Task[tuple[float, list[Any]]] | None = None
+
+    async def latest(self, newer_than: float, max_age: float) -> tuple[float, list[Any]]:
+        answer = self._answer
+        if answer is not None and answer[0] > newer_than and time.monotonic() - answer[0] < max_age:
+            return answer
+        if self._call is None:
+            # In a context of its own: the call serves every watcher, not the one that started it.
+            self._call = contextvars.Context().run(asyncio.ensure_future, self._list_once())
+        return await asyncio.shield(self._call)
+
+    async def _list_once(self) -> tuple[float, list[Any]]:
+        from airflow_provider_dataframer.kinds import RUN
+
+        asked = time.monotonic()
+        try:
+            items = await self._client.list_statuses(RUN)
+        finally:
+            self._call = None
+        self._answer = (asked, items)
+        return self._answer
+
+
+_RUN_LISTS: weakref.WeakKeyDictionary[SharedClient, _RunList] = weakref.WeakKeyDictionary()
+
+
+def _run_list(client: SharedClient) -> _RunList:
+    found = _RUN_LISTS.get(client)
+    if found is None:
+        found = _RUN_LISTS[client] = _RunList(client)
+    return found
+
+
+class RunFinishedTrigger(_EventTrigger):
+    """
+    Fire once for each Dataframer run of a spec (or of specs whose name matches) that finishes.
+
+    For an ``AssetWatcher`` (Airflow 3): the DAGs scheduled on the watched asset run once per
+    finished run, whoever started the run. Each poll is one ``GET runs/`` (the API cannot filter
+    it; the watchers of one connection in one triggerer share the call and the triggerer's pooled
+    client). A run that reached one of ``statuses`` since the last poll fires an event whose
+    payload, found in the asset event's ``extra["payload"]``, is::
+
+        {"run_id", "spec_id", "spec_name", "spec_version", "status", "samples_completed",
+         "samples_failed", "samples_requested", "total_cost", "created_at", "completed_at",
+         "dataframer_conn_id"}
+
+    (``samples_requested`` is read with one ``GET runs/{id}/`` per fired run, None if that
+    fails). Runs that had already finished when the watcher first started are not fired, unless
+    ``finished_after`` asks for them.
+
+    **Once per run, across triggerer restarts.** What was fired is kept as a watermark (the newest
+    finish seen minus :data:`LOOKBACK`, and the ids fired since) in the watched asset's state
+    store (Airflow 3.3+), which every triggerer reads: a restarted triggerer, or another one that
+    takes the watcher over, goes on from there. The watermark is saved one poll after its events
+    were handed to the triggerer (which stores them within a second or two), so the guarantee is
+    **at least once**: a triggerer that stops within one interval of firing may fire those runs
+    again after its restart. Consumers that must not act twice dedupe on ``run_id``.
+    Without a state store (Airflow 3.0-3.2, a trigger run outside a watcher, or one trigger with
+    the same arguments watching several assets), the watermark lives in memory only: runs that
+    finish while no triggerer runs the watcher are never fired (at most once).
+
+    Transient errors (5xx, timeouts, 429) are logged once per change and retried at the next
+    interval (or after ``Retry-After``); a refused API key (401/403), a missing connection or a
+    ``spec_id`` that does not exist end the trigger with an error.
+
+    :param spec_id: watch the runs of this spec (exactly one of ``spec_id`` and ``spec_name``).
+    :param spec_name: watch the runs of the specs whose name matches this pattern (``fnmatch``,
+        case-sensitive, e.g. ``"churn-*"``; ``"*"`` watches every run of the account).
+    :param statuses: the run statuses that fire (default: every finished one, ``SUCCEEDED``,
+        ``FAILED``, ``CANCELED``); e.g. ``["SUCCEEDED"]`` for successes only.
+    :param dataframer_conn_id: the Airflow connection id.
+    :param poll_interval: seconds between two list calls (at least 1).
+    :param finished_after: ISO 8601 time; when the watcher starts with nothing saved, also fire the
+        runs that finished after it (default: none of those finished before the start).
+    """
+
+    def __init__(
+        self,
+        *,
+        spec_id: str | None = None,
+        spec_name: str | None = None,
+        statuses: Sequence[str] | None = None,
+        dataframer_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 60.0,
+        finished_after: str | None = None,
+    ) -> None:
+        if not EVENT_TRIGGERS_SUPPORTED:
+            raise RuntimeError(
+                "RunFinishedTrigger needs Airflow 3 (BaseEventTrigger, used by AssetWatcher); "
+                "on Airflow 2, wait for a known run with DataframerRunSensor instead."
+            )
+        super().__init__()
+        if (spec_id is None) == (spec_name is None):
+            raise ValueError(
+                "RunFinishedTrigger: give exactly one of spec_id (one spec's runs) and spec_name "
+                "(a name pattern such as 'churn-*'; '*' for every run)."
+            )
+        for name, value in (("spec_id", spec_id), ("spec_name", spec_name)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"RunFinishedTrigger: {name} must be a non-empty string, got {value!r}.")
+        if spec_id is not None:
+            try:
+                spec_id = str(uuid.UUID(spec_id.strip()))
+            except ValueError:
+                raise ValueError(
+                    f"RunFinishedTrigger: spec_id must be a UUID such as "
+                    f"'9b2f7a64-1f7e-4c1e-9d55-7c1e0d3f4a21', got {spec_id!r}; to watch specs by "
+                    f"name, pass spec_name instead."
+                ) from None
+        self.spec_id = spec_id
+        self.spec_name = spec_name
+        self.statuses = _checked_statuses(statuses)
+        if not isinstance(dataframer_conn_id, str) or not dataframer_conn_id:
+            raise ValueError("RunFinishedTrigger: dataframer_conn_id must be a connection id.")
+        self.dataframer_conn_id = dataframer_conn_id
+        try:
+            self.poll_interval = float(poll_interval)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"RunFinishedTrigger: poll_interval must be seconds, got {poll_interval!r}."
+            ) from None
+        if not self.poll_interval >= MIN_POLL_INTERVAL:
+            raise ValueError(
+                f"RunFinishedTrigger: poll_interval must be at least {MIN_POLL_INTERVAL:g} s "
+                f"(each poll lists every run of the account), got {poll_interval!r}."
+            )
+        if finished_after is not None and _utc(finished_after) is None:
+            raise ValueError(
+                f"RunFinishedTrigger: finished_after must be an ISO 8601 time such as "
+                f"'2026-05-01T00:00:00Z', got {finished_after!r}."
+            )
+        self.finished_after = finished_after
+        self._problem: str | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "spec_id": self.spec_id,
+                "spec_name": self.spec_name,
+                "statuses": list(self.statuses),
+                "dataframer_conn_id": self.dataframer_conn_id,
+                "poll_interval": self.poll_interval,
+                "finished_after": self.finished_after,
+            },
+        )
+
+    @property
+    def state_key(self) -> str:
+        """
+        The asset state store key of this watcher: what it watches, not how often it polls.
+
+        A watcher whose interval changes keeps its watermark; one watching other runs starts anew.
+        """
+        watched = json.dumps(
+            [self.dataframer_conn_id, self.spec_id, self.spec_name, sorted(self.statuses)], sort_keys=True
+        )
+        return STATE_KEY_PREFIX + hashlib.sha256(watched.encode()).hexdigest()[:16]
+
+    def matches(self, item: Any) -> FinishedRun | None:
+        """The listed run as a :class:`FinishedRun` if it is watched and in a watched status."""
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            return None
+        status = item.get("status")
+        if not isinstance(status, str) or _STATUS_SPELLINGS.get(status, status) not in self.statuses:
+            return None
+        if self.spec_id is not None:
+            if item.get("spec_id") != self.spec_id:
+                return None
+        elif not isinstance(item.get("spec_name"), str) or not fnmatch.fnmatchcase(
+            item["spec_name"], self.spec_name or ""
+        ):
+            return None
+        finished = _utc(item.get("completed_at")) or _utc(item.get("created_at"))
+        return None if finished is None else FinishedRun(item, finished)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        await asyncio.to_thread(import_waiting_stack)
+        from airflow_provider_dataframer.triggers.shared_client import shared_client
+
+        async with shared_client(self.dataframer_conn_id) as client:
+            runs = _run_list(client)
+            await self._check_spec(client)
+            watermark, saved = await self._load()
+            asked = -float("inf")
+            while True:
+                listed, pause = await self._poll(runs, asked)
+                if listed is not None:
+                    asked, items = listed
+                    finished = [run for run in map(self.matches, items) if run is not None]
+                    if watermark is None:  # first start: what has finished already is the baseline
+                        watermark = self._baseline(finished)
+                        self.log.info(
+                            "Watching Dataframer runs of %s (%s): %d already finished, not fired.",
+                            self._watched(),
+                            "/".join(self.statuses),
+                            len(watermark.seen),
+                        )
+                        saved = await self._save(watermark) or saved  # nothing fired: saved at once
+                    else:
+                        new = sorted(
+                            (run for run in finished if watermark.is_new(run.run_id, run.finished)),
+                            key=lambda run: (run.finished, run.run_id),
+                        )
+                        for run in new:
+                            yield TriggerEvent(await self._payload(client, run))
+                        watermark.record((run.run_id, run.finished) for run in new)
+                await asyncio.sleep(pause)
+                # Saved one interval after its events were yielded: by now the triggerer has stored
+                # them, so a restart fires a run again rather than never (at least once).
+                if watermark is not None and watermark.to_json() != saved:
+                    saved = await self._save(watermark) or saved
+
+    async def _check_spec(self, client: SharedClient) -> None:
+        """Fail at once for a spec that does not exist; a transient error leaves it to the list."""
+        if self.spec_id is None:
+            return
+        from airflow_provider_dataframer.exceptions import DataframerNotFoundError
+        from airflow_provider_dataframer.kinds import SPEC
+        from airflow_provider_dataframer.retry import is_transient
+
+        try:
+            await client.get_status(SPEC, self.spec_id)
+        except DataframerNotFoundError as exc:
+            raise DataframerNotFoundError(
+                exc.http_status,
+                f"RunFinishedTrigger: spec_id {self.spec_id!r} does not exist (or this API key cannot "
+                f"see it); fix the watcher's spec_id, or use spec_name to watch specs by name",
+                exc.method,
+                exc.path,
+            ) from None
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._report(f"could not check spec {self.spec_id} yet ({exc})")
+
+    async def _poll(self, runs: _RunList, asked: float) -> tuple[tuple[float, list[Any]] | None, float]:
+        """
+        One list answer (None after a transient error, logged once per change) and the pause
+        before the next (longer when the server asked with ``Retry-After``).
+        """
+        from airflow_provider_dataframer.retry import is_transient, requested_wait
+
+        try:
+            listed = await runs.latest(newer_than=asked, max_age=self.poll_interval)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._report(f"listing runs failed ({exc}); retrying every {self.poll_interval:g} s")
+            return None, max(self.poll_interval, requested_wait(exc) or 0.0)
+        if self._problem is not None:
+            self.log.info("Dataframer runs of %s: listing works again.", self._watched())
+            self._problem = None
+        return listed, self.poll_interval
+
+    def _report(self, problem: str) -> None:
+        if problem != self._problem:
+            self.log.warning("Dataframer runs of %s: %s.", self._watched(), problem)
+            self._problem = problem
+
+    def _baseline(self, finished: list[FinishedRun]) -> Watermark:
+        start = _utc(self.finished_after)
+        if start is not None:
+            return Watermark(floor=start)
+        watermark = Watermark()
+        watermark.record((run.run_id, run.finished) for run in finished)
+        return watermark
+
+    async def _payload(self, client: SharedClient, run: FinishedRun) -> dict[str, Any]:
+        from airflow_provider_dataframer.kinds import RUN
+        from airflow_provider_dataframer.models import Run
+
+        item = run.item
+        requested: int | None = None
+        try:
+            read = await client.get_status(RUN, run.run_id)
+            requested = read.number_of_samples if isinstance(read, Run) else None
+        except Exception as exc:  # the event goes out anyway: the list has everything else
+            self.log.warning("Reading run %s for its requested size failed: %s", run.run_id, exc)
+        status = str(item["status"])
+        return {
+            "run_id": run.run_id,
+            "spec_id": item.get("spec_id"),
+            "spec_name": item.get("spec_name"),
+            "spec_version": item.get("spec_version"),
+            "status": _STATUS_SPELLINGS.get(status, status),
+            "samples_completed": item.get("samples_completed"),
+            "samples_failed": item.get("samples_failed"),
+            "samples_requested": requested,
+            "total_cost": item.get("total_cost"),
+            "created_at": item.get("created_at"),
+            "completed_at": item.get("completed_at"),
+            "dataframer_conn_id": self.dataframer_conn_id,
+        }
+
+    async def _load(self) -> tuple[Watermark | None, dict[str, Any] | None]:
+        """The saved watermark (None: first start) and what is saved, as stored."""
+        store = self._store()
+        if store is None:
+            return None, None
+        try:
+            stored = await store.aget(self.state_key)
+        except Exception as exc:
+            self.log.warning(
+                "Cannot read this watcher's state from the asset state store (%s): runs that "
+                "finish while it is not running will not fire.",
+                exc,
+            )
+            self.asset_state_store = None
+            return None, None
+        watermark = Watermark.from_json(stored)
+        return watermark, (watermark.to_json() if watermark is not None else None)
+
+    async def _save(self, watermark: Watermark) -> dict[str, Any] | None:
+        store = self._store()
+        if store is None:
+            return None
+        state = watermark.to_json()
+        try:
+            await store.aset(self.state_key, state)
+        except Exception as exc:  # the next interval tries again
+            self.log.warning("Saving this watcher's state failed (%s); retrying next interval.", exc)
+            return None
+        return state
+
+    def _store(self) -> Any:
+        """The watched asset's state store (Airflow 3.3+, one watched asset), else None."""
+        return getattr(self, "asset_state_store", None)
+
+    def _watched(self) -> str:
+        return f"spec {self.spec_id}" if self.spec_id is not None else f"specs named {self.spec_name!r}"
+
+
+def _checked_statuses(statuses: Sequence[str] | None) -> tuple[str, ...]:
+    if statuses is None:
+        return RUN_TERMINAL_STATUSES
+    if isinstance(statuses, str) or not statuses:
+        raise ValueError(
+            f"RunFinishedTrigger: statuses must be a non-empty list of run statuses, e.g. "
+            f"['SUCCEEDED'], got {statuses!r}."
+        )
+    checked = []
+    for status in statuses:
+        spelled = _STATUS_SPELLINGS.get(str(status).upper(), str(status).upper())
+        if spelled not in RUN_TERMINAL_STATUSES:
+            raise ValueError(
+                f"RunFinishedTrigger: statuses holds {status!r}; a run finishes in one of "
+                f"{', '.join(RUN_TERMINAL_STATUSES)}."
+            )
+        if spelled not in checked:
+            checked.append(spelled)
+    return tuple(checked)
