@@ -55,12 +55,12 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 # Modules whose runs add specs and runs to the shared emulator: after the tests that count them.
-RUN_LAST = ("test_asset_schedule.py",)
+RUN_LAST = ("test_start_from_trigger.py", "test_asset_watcher.py", "test_asset_schedule.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get(ENABLE_ENV) == "1":
-        items.sort(key=lambda item: item.path.name in RUN_LAST)  # stable: the rest keep their order
+        items.sort(key=lambda item: RUN_LAST.index(item.path.name) + 1 if item.path.name in RUN_LAST else 0)
         return
     skip = pytest.mark.skip(reason=f"set {ENABLE_ENV}=1 or run `bash tests/deployment/run.sh <venv>`")
     for item in items:
