@@ -25,12 +25,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-import httpcore
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
 from airflow_provider_dataframer import DEFAULT_CONN_ID, deadlines
+from airflow_provider_dataframer.arguments import check_seconds
 from airflow_provider_dataframer.connection_extras import set_extras
 from airflow_provider_dataframer.connection_url import with_scheme
 from airflow_provider_dataframer.exceptions import (
@@ -44,6 +44,7 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
     DataframerValidationError,
 )
+from airflow_provider_dataframer.hooks.deadline_transport import limit_requests
 from airflow_provider_dataframer.hooks.presigned import stream_presigned
 from airflow_provider_dataframer.kinds import ANONYMIZATION, EVALUATION, RED_TEAM_RUN, RUN, SPEC, ResourceKind
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS
@@ -73,8 +74,6 @@ from airflow_provider_dataframer.retry import RetryPolicy, parse_retry_after, pa
 from airflow_provider_dataframer.scrubbing import register_secret, scrub
 
 if TYPE_CHECKING:
-    import ssl
-
     from dataframer import AsyncDataframer, Dataframer
 
 API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
@@ -328,88 +327,8 @@ def make_client(settings: ConnectionSettings) -> Dataframer:
     sync_class, _ = _client_classes()
     client = sync_class(**settings.client_options())
     client.retry_policy = settings.retry  # type: ignore[attr-defined]
-    _limit_requests(client._client, settings.request_timeout)
+    limit_requests(client._client, settings.request_timeout)
     return client
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection that never waits past the current request's deadline (headers and body alike)."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    @staticmethod
-    def _bounded(timeout: float | None) -> tuple[float | None, str]:
-        left = deadlines.time_left()
-        if left is None or (timeout is not None and timeout < left[0]):
-            return timeout, ""
-        if left[0] <= 0:
-            raise httpcore.ReadTimeout(left[1])
-        return left[0], left[1]
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        bounded, reason = self._bounded(timeout)
-        try:
-            return self._stream.read(max_bytes, bounded)
-        except httpcore.ReadTimeout:
-            raise httpcore.ReadTimeout(reason or "timed out") from None
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        bounded, reason = self._bounded(timeout)
-        try:
-            self._stream.write(buffer, bounded)
-        except httpcore.WriteTimeout:
-            raise httpcore.WriteTimeout(reason or "timed out") from None
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._stream.start_tls(ssl_context, server_hostname, self._bounded(timeout)[0])
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """The network backend of the hook's blocking clients: streams bounded by the request's deadline."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _DeadlineStream._bounded(timeout)[0]
-        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        timeout = _DeadlineStream._bounded(timeout)[0]
-        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def _limit_requests(client: httpx.Client, limit: float) -> None:
-    """Give every request of ``client`` ``limit`` seconds in all, from when it is sent."""
-    client.event_hooks["request"].append(lambda request: deadlines.start_request(limit))
-    for transport in (client._transport, *client._mounts.values()):
-        pool = getattr(transport, "_pool", None)  # httpx's transports keep their httpcore pool here
-        backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
 
 
 def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> AsyncDataframer:
@@ -768,6 +687,25 @@ class DataframerHook(BaseHook):
         """The client for a create: no blind retries (a lost answer is resolved by a lookup)."""
         return self.get_conn().with_options(max_retries=0)
 
+    @contextlib.contextmanager
+    def _transfer(self, transfer_timeout: float) -> Iterator[Dataframer]:
+        """
+        The client for an upload (a create: no blind retries), bounded by ``transfer_timeout`` in all.
+
+        Inside the block every request, to the API or to a customer-hosted data plane, may run
+        until the transfer's deadline instead of the connection's ``request_timeout``.
+        """
+        seconds = check_seconds("transfer_timeout", transfer_timeout)
+        client = self._create_client()
+        from dataframer.lib.data_plane._session import sync_session_for
+
+        # The SDK's data-plane flows use a plain httpx client of their own, one per SDK client.
+        gateway_http = getattr(sync_session_for(client), "_http", None)
+        if isinstance(gateway_http, httpx.Client):
+            limit_requests(gateway_http, self.settings.request_timeout)
+        with deadlines.transfer_until(time.monotonic() + seconds, seconds):
+            yield client
+
     # Specs
 
     def create_spec(self, spec: SpecCreateRequest) -> str:
@@ -884,6 +822,7 @@ class DataframerHook(BaseHook):
         *,
         description: str | None = None,
         folder_names: Sequence[str] | None = None,
+        transfer_timeout: float = deadlines.DEFAULT_TRANSFER_TIMEOUT,
     ) -> SeedDataset:
         """
         Upload files as a new seed dataset (multipart, streamed from the file objects).
@@ -893,6 +832,8 @@ class DataframerHook(BaseHook):
 
         :param files: ``(file name, binary file object, content type)`` per file, in order.
         :param folder_names: MULTI_FOLDER only: the folder of each file, parallel to ``files``.
+        :param transfer_timeout: seconds the upload may take in all (not ``request_timeout``: a
+            large seed on a slow link takes long while it progresses).
         """
         endpoint = f"POST {SEED_DATASETS_PATH}create/"
         options: dict[str, Any] = {}
@@ -900,8 +841,8 @@ class DataframerHook(BaseHook):
             options["description"] = description
         if folder_names is not None:
             options["folder_names"] = list(folder_names)
-        with sdk_errors(endpoint):
-            created = self._create_client().dataframer.seed_datasets.create_with_files(
+        with sdk_errors(endpoint), self._transfer(transfer_timeout) as client:
+            created = client.dataframer.seed_datasets.create_with_files(
                 name=name,
                 dataset_type=dataset_type,  # type: ignore[arg-type]
                 files=[(filename, fileobj, content_type) for filename, fileobj, content_type in files],  # type: ignore[misc]
@@ -910,14 +851,23 @@ class DataframerHook(BaseHook):
         return _ours(SeedDataset, created, endpoint)
 
     def create_seed_dataset_from_zip(
-        self, name: str, zip_file: tuple[str, ReadableFile], *, description: str | None = None
+        self,
+        name: str,
+        zip_file: tuple[str, ReadableFile],
+        *,
+        description: str | None = None,
+        transfer_timeout: float = deadlines.DEFAULT_TRANSFER_TIMEOUT,
     ) -> SeedDataset:
-        """Upload a ZIP as a new seed dataset; the server detects the type from its layout."""
+        """
+        Upload a ZIP as a new seed dataset; the server detects the type from its layout.
+
+        :param transfer_timeout: seconds the upload may take in all (see :meth:`create_seed_dataset`).
+        """
         endpoint = f"POST {SEED_DATASETS_PATH}create-from-zip/"
         filename, fileobj = zip_file
         options: dict[str, Any] = {"description": description} if description else {}
-        with sdk_errors(endpoint):
-            created = self._create_client().dataframer.seed_datasets.create_from_zip(
+        with sdk_errors(endpoint), self._transfer(transfer_timeout) as client:
+            created = client.dataframer.seed_datasets.create_from_zip(
                 name=name,
                 zip_file=(filename, fileobj, "application/zip"),  # type: ignore[arg-type]
                 **options,
