@@ -267,6 +267,32 @@ class _ScrubbingFilter(logging.Filter):
 SDK_LOGGERS = ("dataframer", "dataframer._base_client", "dataframer._response", "dataframer.lib.data_plane")
 
 
+class _ConnectionBackoff:
+    """
+    What the provider changes in both SDK clients: the backoff between retries.
+
+    The SDK's own is fixed at 0.5-8 s; this one is the connection's (``retry_initial_backoff``,
+    ``retry_max_backoff``), ``Retry-After`` included. A copy (``with_options``) keeps the policy.
+    """
+
+    retry_policy: RetryPolicy = RetryPolicy()
+    max_retries: int
+
+    def _calculate_retry_timeout(
+        self, remaining_retries: int, options: Any, response_headers: Any = None
+    ) -> float:
+        max_retries = options.get_max_retries(self.max_retries)
+        retry_after = parse_retry_after(response_headers) if response_headers is not None else None
+        return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        client = super().copy(*args, **kwargs)  # type: ignore[misc]
+        client.retry_policy = self.retry_policy
+        return client
+
+    with_options = copy
+
+
 def _client_classes() -> tuple[type[Dataframer], type[AsyncDataframer]]:
     """The SDK's clients, with the connection's backoff (the SDK's own is fixed at 0.5-8 s)."""
     global _CLIENT_CLASSES
@@ -277,43 +303,11 @@ def _client_classes() -> tuple[type[Dataframer], type[AsyncDataframer]]:
         for name in SDK_LOGGERS:  # a logger's filters do not apply to its children's records
             logging.getLogger(name).addFilter(scrubbing_filter)
 
-        class ProviderDataframer(dataframer.Dataframer):
+        class ProviderDataframer(_ConnectionBackoff, dataframer.Dataframer):
             """``dataframer.Dataframer`` whose retries back off as the Airflow connection says."""
 
-            retry_policy: RetryPolicy = RetryPolicy()
-
-            def _calculate_retry_timeout(
-                self, remaining_retries: int, options: Any, response_headers: Any = None
-            ) -> float:  # type: ignore[override]
-                max_retries = options.get_max_retries(self.max_retries)
-                retry_after = parse_retry_after(response_headers) if response_headers is not None else None
-                return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
-
-            def copy(self, *args: Any, **kwargs: Any) -> Any:  # with_options keeps the policy
-                client = super().copy(*args, **kwargs)
-                client.retry_policy = self.retry_policy
-                return client
-
-            with_options = copy  # type: ignore[assignment]
-
-        class ProviderAsyncDataframer(dataframer.AsyncDataframer):
+        class ProviderAsyncDataframer(_ConnectionBackoff, dataframer.AsyncDataframer):
             """``dataframer.AsyncDataframer`` whose retries back off as the Airflow connection says."""
-
-            retry_policy: RetryPolicy = RetryPolicy()
-
-            def _calculate_retry_timeout(
-                self, remaining_retries: int, options: Any, response_headers: Any = None
-            ) -> float:  # type: ignore[override]
-                max_retries = options.get_max_retries(self.max_retries)
-                retry_after = parse_retry_after(response_headers) if response_headers is not None else None
-                return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
-
-            def copy(self, *args: Any, **kwargs: Any) -> Any:
-                client = super().copy(*args, **kwargs)
-                client.retry_policy = self.retry_policy
-                return client
-
-            with_options = copy  # type: ignore[assignment]
 
         _CLIENT_CLASSES = (ProviderDataframer, ProviderAsyncDataframer)
     return _CLIENT_CLASSES
@@ -971,19 +965,30 @@ class DataframerHook(BaseHook):
         sleep: Callable[[float], None] = time.sleep,
     ) -> DownloadLink:
         """Poll until the download is prepared (202 -> 200); give up after ``timeout`` seconds."""
+        what = f"file {file_id} of run {run_id}" if file_id else f"the files of run {run_id}"
+        return self._wait_for_link(
+            lambda: self.get_download_link(run_id, file_id), what, timeout, poll_interval, sleep
+        )
+
+    @staticmethod
+    def _wait_for_link(
+        get_link: Callable[[], DownloadLink | None],
+        what: str,
+        timeout: float,
+        poll_interval: float,
+        sleep: Callable[[float], None],
+    ) -> DownloadLink:
+        """The one 202 loop: read the link until it is ready; give up after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while True:
-            link = self.get_download_link(run_id, file_id)
-            if link is not None:
-                return link
+        while (link := get_link()) is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                what = f"file {file_id} of run {run_id}" if file_id else f"the files of run {run_id}"
                 raise DataframerDownloadError(
                     f"Dataframer was still preparing the download of {what} after {timeout:.0f} s "
-                    "(HTTP 202); raise the download timeout or try again later."
+                    "(HTTP 202); raise download_timeout or try again later."
                 )
             sleep(min(poll_interval, remaining))
+        return link
 
     def get_seed_file_download_link(self, dataset_id: str, file_id: str) -> DownloadLink:
         """The presigned URL of one file of a seed dataset (answered at once, no 202)."""
@@ -1122,16 +1127,10 @@ class DataframerHook(BaseHook):
         sleep: Callable[[float], None] = time.sleep,
     ) -> DownloadLink:
         """Poll until the masked files' ZIP is built; give up after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while (link := self.get_anonymized_download_link(run_id)) is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise DataframerDownloadError(
-                    f"Dataframer was still building the ZIP of anonymization run {run_id} after "
-                    f"{timeout:.0f} s; raise download_timeout or try again later."
-                )
-            sleep(min(poll_interval, remaining))
-        return link
+        what = f"the masked files of anonymization run {run_id}"
+        return self._wait_for_link(
+            lambda: self.get_anonymized_download_link(run_id), what, timeout, poll_interval, sleep
+        )
 
     # Spec versions
 

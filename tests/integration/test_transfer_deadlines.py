@@ -25,6 +25,7 @@ from airflow_provider_dataframer.operators.dataset import UploadSeedDatasetOpera
 from airflow_provider_dataframer.retry import RetryPolicy
 from tests.integration.conftest import point_connection_at
 from tests.integration.task_runner import run_task
+from tests.integration.test_deadlines import read_request_head
 
 if TYPE_CHECKING:
     from dataframer_emulator import EmulatorServer
@@ -45,13 +46,8 @@ class _TrickledHeaders(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         sock: socket.socket = self.request
-        sock.settimeout(5)
-        received = b""
-        while b"\r\n\r\n" not in received:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return
-            received += chunk
+        if not read_request_head(sock):
+            return
         try:
             sock.sendall(b"HTTP/1.1 200 OK\r\nX-Padding: ")
             ends = time.monotonic() + TRICKLE_FOR
