@@ -11,7 +11,7 @@ runs). :func:`send_once` is the one retry loop of creates:
 * any other refusal is raised (for specs and datasets, :mod:`.name_clash` resolves a taken name).
 
 Jobs without a name (runs, evaluations, anonymization and red-team runs) are found by
-:class:`NewJobCreate`: the jobs of the same parent are listed before sending, and after a lost
+:class:`NewJobCreate`: the jobs of the same parent are listed before each send, and after a lost
 answer the new ones are read and compared with the request (its own parameters, and the time the
 request was in flight against the job's creation time). One match is ours; several are never
 guessed between: the task fails without sending again and names them. With a :class:`Journal`
@@ -80,7 +80,7 @@ class Attempt:
     :param sent_at: UNIX time just before the request was sent.
     :param answered_at: UNIX time the answer was known to be lost (None: unknown, e.g. the worker
         died meanwhile).
-    :param known: the ids that existed before the first send (None when nothing was listed).
+    :param known: the ids that existed just before this send (None when nothing was listed).
     """
 
     sent_at: float
@@ -226,11 +226,12 @@ def send_once(
             log.info("Adopting %s %s, created by an earlier try of this task.", create.noun, found)
             return found, True
         log.info("The earlier try's %s create made nothing; sending it now.", create.noun)
-    known = create.existing()
     attempt_number = 0
     while True:
         attempt_number += 1
-        attempt = Attempt(time.time(), known=known)
+        # Listed before every send, not only the first: a job another task made while this one
+        # slept between sends is then known, and never taken for what the next send made.
+        attempt = Attempt(time.time(), known=create.existing())
         if journal is not None:
             journal.write(attempt)
         try:
@@ -258,8 +259,8 @@ def send_once(
                 _forget(journal)
                 log.info("Adopting %s %s, created by the request whose answer was lost.", create.noun, found)
                 return found, True
+            _forget(journal)  # it made nothing: nothing is in flight until the next send
             if attempt_number > retry.max_retries or not is_transient(error):
-                _forget(journal)
                 raise
             sleep(retry.backoff(attempt_number, error))
             continue
@@ -304,8 +305,10 @@ class NewJobCreate(Create, Generic[JobT]):
     """
     The create of a job that has no name (a run of a spec, an evaluation of a run...).
 
-    What it made is the one job of the parent that is new since before the first send, was made
-    from the same parameters (``same_request``) and was created while the request was in flight.
+    What it made is the one job of the parent that is absent from a listing taken just before the
+    send, was made from the same parameters (``same_request``) and was created while the request was
+    in flight. Several such jobs, or any without a listing from before the send, are never guessed
+    between: :class:`DataframerCreateInDoubtError` names them.
 
     :param noun: what is created ("run").
     :param parent: the parent, for messages ("of spec 9b2f...").
@@ -347,11 +350,19 @@ class NewJobCreate(Create, Generic[JobT]):
             if self._same_request(job)
         ]
         ours = [job for job in alike if attempt.may_have_made(getattr(job, "created_at", None))]
-        if len(ours) == 1:
-            return _id(ours[0])
         if not ours:
             return None  # nothing new of these parameters from that time: the create made nothing
         ids = ", ".join(_id(job) for job in ours)
+        if attempt.known is None:  # no listing from before the send: any of them may be another's
+            raise DataframerCreateInDoubtError(
+                f"The answer to the {self.noun} create {self.parent} sent at {attempt.describe()} is "
+                f"unknown, and the {self.noun}s {self.parent} were not listed before it was sent, so "
+                f"{ids} made from the same parameters since then cannot be told to be its. No other "
+                f"{self.noun} was started. Look at them in Dataframer, cancel what is not needed, and "
+                "wait on the one you keep with its sensor."
+            )
+        if len(ours) == 1:
+            return _id(ours[0])
         raise DataframerCreateInDoubtError(
             f"The answer to the {self.noun} create {self.parent} sent at {attempt.describe()} was lost, "
             f"and {len(ours)} new {self.noun}s {self.parent} were made from the same parameters while "

@@ -24,12 +24,12 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-import httpcore
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
 from airflow_provider_dataframer import DEFAULT_CONN_ID, deadlines
+from airflow_provider_dataframer.arguments import check_seconds
 from airflow_provider_dataframer.connection_extras import (
     DEFAULT_REQUEST_TIMEOUT,
     InvalidExtraError,
@@ -47,6 +47,7 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
     DataframerValidationError,
 )
+from airflow_provider_dataframer.hooks.deadline_transport import limit_requests
 from airflow_provider_dataframer.hooks.presigned import stream_presigned
 from airflow_provider_dataframer.kinds import ANONYMIZATION, EVALUATION, RED_TEAM_RUN, RUN, SPEC, ResourceKind
 from airflow_provider_dataframer.limits import DEFAULT_LIMITS
@@ -76,8 +77,6 @@ from airflow_provider_dataframer.retry import RetryPolicy, parse_retry_after, pa
 from airflow_provider_dataframer.scrubbing import register_secret, scrub
 
 if TYPE_CHECKING:
-    import ssl
-
     from dataframer import AsyncDataframer, Dataframer
 
 API_KEY_ENV_VAR = "DATAFRAMER_API_KEY"
@@ -226,6 +225,32 @@ class _ScrubbingFilter(logging.Filter):
 SDK_LOGGERS = ("dataframer", "dataframer._base_client", "dataframer._response", "dataframer.lib.data_plane")
 
 
+class _ConnectionBackoff:
+    """
+    What the provider changes in both SDK clients: the backoff between retries.
+
+    The SDK's own is fixed at 0.5-8 s; this one is the connection's (``retry_initial_backoff``,
+    ``retry_max_backoff``), ``Retry-After`` included. A copy (``with_options``) keeps the policy.
+    """
+
+    retry_policy: RetryPolicy = RetryPolicy()
+    max_retries: int
+
+    def _calculate_retry_timeout(
+        self, remaining_retries: int, options: Any, response_headers: Any = None
+    ) -> float:
+        max_retries = options.get_max_retries(self.max_retries)
+        retry_after = parse_retry_after(response_headers) if response_headers is not None else None
+        return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        client = super().copy(*args, **kwargs)  # type: ignore[misc]
+        client.retry_policy = self.retry_policy
+        return client
+
+    with_options = copy
+
+
 def _client_classes() -> tuple[type[Dataframer], type[AsyncDataframer]]:
     """The SDK's clients, with the connection's backoff (the SDK's own is fixed at 0.5-8 s)."""
     global _CLIENT_CLASSES
@@ -236,43 +261,11 @@ def _client_classes() -> tuple[type[Dataframer], type[AsyncDataframer]]:
         for name in SDK_LOGGERS:  # a logger's filters do not apply to its children's records
             logging.getLogger(name).addFilter(scrubbing_filter)
 
-        class ProviderDataframer(dataframer.Dataframer):
+        class ProviderDataframer(_ConnectionBackoff, dataframer.Dataframer):
             """``dataframer.Dataframer`` whose retries back off as the Airflow connection says."""
 
-            retry_policy: RetryPolicy = RetryPolicy()
-
-            def _calculate_retry_timeout(
-                self, remaining_retries: int, options: Any, response_headers: Any = None
-            ) -> float:  # type: ignore[override]
-                max_retries = options.get_max_retries(self.max_retries)
-                retry_after = parse_retry_after(response_headers) if response_headers is not None else None
-                return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
-
-            def copy(self, *args: Any, **kwargs: Any) -> Any:  # with_options keeps the policy
-                client = super().copy(*args, **kwargs)
-                client.retry_policy = self.retry_policy
-                return client
-
-            with_options = copy  # type: ignore[assignment]
-
-        class ProviderAsyncDataframer(dataframer.AsyncDataframer):
+        class ProviderAsyncDataframer(_ConnectionBackoff, dataframer.AsyncDataframer):
             """``dataframer.AsyncDataframer`` whose retries back off as the Airflow connection says."""
-
-            retry_policy: RetryPolicy = RetryPolicy()
-
-            def _calculate_retry_timeout(
-                self, remaining_retries: int, options: Any, response_headers: Any = None
-            ) -> float:  # type: ignore[override]
-                max_retries = options.get_max_retries(self.max_retries)
-                retry_after = parse_retry_after(response_headers) if response_headers is not None else None
-                return self.retry_policy.exponential(max_retries - remaining_retries + 1, retry_after)
-
-            def copy(self, *args: Any, **kwargs: Any) -> Any:
-                client = super().copy(*args, **kwargs)
-                client.retry_policy = self.retry_policy
-                return client
-
-            with_options = copy  # type: ignore[assignment]
 
         _CLIENT_CLASSES = (ProviderDataframer, ProviderAsyncDataframer)
     return _CLIENT_CLASSES
@@ -286,88 +279,8 @@ def make_client(settings: ConnectionSettings) -> Dataframer:
     sync_class, _ = _client_classes()
     client = sync_class(**settings.client_options())
     client.retry_policy = settings.retry  # type: ignore[attr-defined]
-    _limit_requests(client._client, settings.request_timeout)
+    limit_requests(client._client, settings.request_timeout)
     return client
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection that never waits past the current request's deadline (headers and body alike)."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    @staticmethod
-    def _bounded(timeout: float | None) -> tuple[float | None, str]:
-        left = deadlines.time_left()
-        if left is None or (timeout is not None and timeout < left[0]):
-            return timeout, ""
-        if left[0] <= 0:
-            raise httpcore.ReadTimeout(left[1])
-        return left[0], left[1]
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        bounded, reason = self._bounded(timeout)
-        try:
-            return self._stream.read(max_bytes, bounded)
-        except httpcore.ReadTimeout:
-            raise httpcore.ReadTimeout(reason or "timed out") from None
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        bounded, reason = self._bounded(timeout)
-        try:
-            self._stream.write(buffer, bounded)
-        except httpcore.WriteTimeout:
-            raise httpcore.WriteTimeout(reason or "timed out") from None
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._stream.start_tls(ssl_context, server_hostname, self._bounded(timeout)[0])
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """The network backend of the hook's blocking clients: streams bounded by the request's deadline."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _DeadlineStream._bounded(timeout)[0]
-        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        timeout = _DeadlineStream._bounded(timeout)[0]
-        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def _limit_requests(client: httpx.Client, limit: float) -> None:
-    """Give every request of ``client`` ``limit`` seconds in all, from when it is sent."""
-    client.event_hooks["request"].append(lambda request: deadlines.start_request(limit))
-    for transport in (client._transport, *client._mounts.values()):
-        pool = getattr(transport, "_pool", None)  # httpx's transports keep their httpcore pool here
-        backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
 
 
 def make_async_client(settings: ConnectionSettings, *, pooled: bool = False) -> AsyncDataframer:
@@ -739,6 +652,25 @@ class DataframerHook(BaseHook):
         """The client for a create: no blind retries (a lost answer is resolved by a lookup)."""
         return self.get_conn().with_options(max_retries=0)
 
+    @contextlib.contextmanager
+    def _transfer(self, transfer_timeout: float) -> Iterator[Dataframer]:
+        """
+        The client for an upload (a create: no blind retries), bounded by ``transfer_timeout`` in all.
+
+        Inside the block every request, to the API or to a customer-hosted data plane, may run
+        until the transfer's deadline instead of the connection's ``request_timeout``.
+        """
+        seconds = check_seconds("transfer_timeout", transfer_timeout)
+        client = self._create_client()
+        from dataframer.lib.data_plane._session import sync_session_for
+
+        # The SDK's data-plane flows use a plain httpx client of their own, one per SDK client.
+        gateway_http = getattr(sync_session_for(client), "_http", None)
+        if isinstance(gateway_http, httpx.Client):
+            limit_requests(gateway_http, self.settings.request_timeout)
+        with deadlines.transfer_until(time.monotonic() + seconds, seconds):
+            yield client
+
     # Specs
 
     def create_spec(self, spec: SpecCreateRequest) -> str:
@@ -859,6 +791,7 @@ class DataframerHook(BaseHook):
         *,
         description: str | None = None,
         folder_names: Sequence[str] | None = None,
+        transfer_timeout: float = deadlines.DEFAULT_TRANSFER_TIMEOUT,
     ) -> SeedDataset:
         """
         Upload files as a new seed dataset (multipart, streamed from the file objects).
@@ -868,6 +801,8 @@ class DataframerHook(BaseHook):
 
         :param files: ``(file name, binary file object, content type)`` per file, in order.
         :param folder_names: MULTI_FOLDER only: the folder of each file, parallel to ``files``.
+        :param transfer_timeout: seconds the upload may take in all (not ``request_timeout``: a
+            large seed on a slow link takes long while it progresses).
         """
         endpoint = f"POST {SEED_DATASETS_PATH}create/"
         options: dict[str, Any] = {}
@@ -875,8 +810,8 @@ class DataframerHook(BaseHook):
             options["description"] = description
         if folder_names is not None:
             options["folder_names"] = list(folder_names)
-        with sdk_errors(endpoint):
-            created = self._create_client().dataframer.seed_datasets.create_with_files(
+        with sdk_errors(endpoint), self._transfer(transfer_timeout) as client:
+            created = client.dataframer.seed_datasets.create_with_files(
                 name=name,
                 dataset_type=dataset_type,  # type: ignore[arg-type]
                 files=[(filename, fileobj, content_type) for filename, fileobj, content_type in files],  # type: ignore[misc]
@@ -885,14 +820,23 @@ class DataframerHook(BaseHook):
         return _ours(SeedDataset, created, endpoint)
 
     def create_seed_dataset_from_zip(
-        self, name: str, zip_file: tuple[str, ReadableFile], *, description: str | None = None
+        self,
+        name: str,
+        zip_file: tuple[str, ReadableFile],
+        *,
+        description: str | None = None,
+        transfer_timeout: float = deadlines.DEFAULT_TRANSFER_TIMEOUT,
     ) -> SeedDataset:
-        """Upload a ZIP as a new seed dataset; the server detects the type from its layout."""
+        """
+        Upload a ZIP as a new seed dataset; the server detects the type from its layout.
+
+        :param transfer_timeout: seconds the upload may take in all (see :meth:`create_seed_dataset`).
+        """
         endpoint = f"POST {SEED_DATASETS_PATH}create-from-zip/"
         filename, fileobj = zip_file
         options: dict[str, Any] = {"description": description} if description else {}
-        with sdk_errors(endpoint):
-            created = self._create_client().dataframer.seed_datasets.create_from_zip(
+        with sdk_errors(endpoint), self._transfer(transfer_timeout) as client:
+            created = client.dataframer.seed_datasets.create_from_zip(
                 name=name,
                 zip_file=(filename, fileobj, "application/zip"),  # type: ignore[arg-type]
                 **options,
@@ -996,19 +940,30 @@ class DataframerHook(BaseHook):
         sleep: Callable[[float], None] = time.sleep,
     ) -> DownloadLink:
         """Poll until the download is prepared (202 -> 200); give up after ``timeout`` seconds."""
+        what = f"file {file_id} of run {run_id}" if file_id else f"the files of run {run_id}"
+        return self._wait_for_link(
+            lambda: self.get_download_link(run_id, file_id), what, timeout, poll_interval, sleep
+        )
+
+    @staticmethod
+    def _wait_for_link(
+        get_link: Callable[[], DownloadLink | None],
+        what: str,
+        timeout: float,
+        poll_interval: float,
+        sleep: Callable[[float], None],
+    ) -> DownloadLink:
+        """The one 202 loop: read the link until it is ready; give up after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while True:
-            link = self.get_download_link(run_id, file_id)
-            if link is not None:
-                return link
+        while (link := get_link()) is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                what = f"file {file_id} of run {run_id}" if file_id else f"the files of run {run_id}"
                 raise DataframerDownloadError(
                     f"Dataframer was still preparing the download of {what} after {timeout:.0f} s "
-                    "(HTTP 202); raise the download timeout or try again later."
+                    "(HTTP 202); raise download_timeout or try again later."
                 )
             sleep(min(poll_interval, remaining))
+        return link
 
     def get_seed_file_download_link(self, dataset_id: str, file_id: str) -> DownloadLink:
         """The presigned URL of one file of a seed dataset (answered at once, no 202)."""
@@ -1147,16 +1102,10 @@ class DataframerHook(BaseHook):
         sleep: Callable[[float], None] = time.sleep,
     ) -> DownloadLink:
         """Poll until the masked files' ZIP is built; give up after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while (link := self.get_anonymized_download_link(run_id)) is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise DataframerDownloadError(
-                    f"Dataframer was still building the ZIP of anonymization run {run_id} after "
-                    f"{timeout:.0f} s; raise download_timeout or try again later."
-                )
-            sleep(min(poll_interval, remaining))
-        return link
+        what = f"the masked files of anonymization run {run_id}"
+        return self._wait_for_link(
+            lambda: self.get_anonymized_download_link(run_id), what, timeout, poll_interval, sleep
+        )
 
     # Spec versions
 

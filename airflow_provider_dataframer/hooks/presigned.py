@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import IO
 
 import httpx
 
+from airflow_provider_dataframer import deadlines
 from airflow_provider_dataframer.exceptions import (
     DataframerApiError,
     DataframerDownloadError,
     DataframerError,
     DataframerTransportError,
 )
+from airflow_provider_dataframer.hooks.deadline_transport import limit_requests
 from airflow_provider_dataframer.retry import (
     RetryPolicy,
     is_transient,
@@ -52,8 +55,9 @@ def stream_presigned(
     :param max_bytes: the most bytes accepted (``max_download_bytes``).
     :param timeout: the connect/read timeouts of each request.
     :param retry: the retry policy for failures before the first byte.
-    :param deadline: a ``clock()`` time after which the transfer is abandoned (a server that
-        trickles bytes never trips a read timeout).
+    :param deadline: a ``clock()`` time after which the transfer is abandoned: every attempt, the
+        sleeps between them and each connect, header and body read included (a server that
+        trickles bytes never trips a read timeout; a retry never starts past it).
     :param clock: the monotonic clock ``deadline`` is measured on.
     """
     parsed = httpx.URL(url)
@@ -65,7 +69,8 @@ def stream_presigned(
             "the run is really that large."
         )
     transfer = _Transfer(parsed, where, destination, expected_size, max_bytes, deadline, clock)
-    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=True) as client, transfer.bounded():
+        limit_requests(client, None)  # no request_timeout here: the transfer's deadline bounds it
         retries = 0
         while True:
             transfer.check_deadline()
@@ -73,11 +78,12 @@ def stream_presigned(
                 transfer.attempt(client)
                 break
             except DataframerError as exc:
+                transfer.check_deadline(exc)  # cut at the deadline: say so, not "ReadTimeout"
                 # Only a failure before the first byte is transient: a part is already written.
                 if retries >= retry.max_retries or not is_transient(exc):
                     raise
                 retries += 1
-                time.sleep(retry.backoff(retries, exc))
+                transfer.sleep(retry.backoff(retries, exc), exc)
     if expected_size is not None and transfer.written != expected_size:
         raise DataframerDownloadError(
             f"Download from {where} was incomplete: {transfer.written} bytes received, "
@@ -108,12 +114,30 @@ class _Transfer:
         self.clock = clock
         self.written = 0
 
-    def check_deadline(self) -> None:
-        if self.deadline is not None and self.clock() > self.deadline:
-            raise DataframerDownloadError(
-                f"Download from {self.where} did not finish within transfer_timeout ({self.written} bytes "
-                "received); the storage is too slow or stalled. Raise transfer_timeout or try again."
-            )
+    def bounded(self) -> contextlib.AbstractContextManager[None]:
+        """While the transfer runs, no connect, read or write of its requests waits past its deadline."""
+        if self.deadline is None:
+            return contextlib.nullcontext()
+        left = self.deadline - self.clock()
+        return deadlines.transfer_until(time.monotonic() + left, left)
+
+    def check_deadline(self, cause: DataframerError | None = None) -> None:
+        """Raise the deadline's error once it is reached (``cause``: the failure it made)."""
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise self.past_deadline() from cause
+
+    def past_deadline(self, last_failure: DataframerError | None = None) -> DataframerDownloadError:
+        failure = f"; the last attempt failed: {last_failure}" if last_failure is not None else ""
+        return DataframerDownloadError(
+            f"Download from {self.where} did not finish within transfer_timeout ({self.written} bytes "
+            f"received{failure}); the storage is too slow or stalled. Raise transfer_timeout or try again."
+        )
+
+    def sleep(self, seconds: float, failure: DataframerError) -> None:
+        """Sleep before a retry, unless the retry would start at or past the deadline."""
+        if self.deadline is not None and self.clock() + seconds >= self.deadline:
+            raise self.past_deadline(failure) from failure
+        time.sleep(seconds)
 
     def overrun(self) -> DataframerDownloadError:
         if self.expected_size is not None:

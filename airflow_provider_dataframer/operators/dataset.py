@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_dataframer import lineage
-from airflow_provider_dataframer.arguments import is_template
+from airflow_provider_dataframer.arguments import check_seconds, is_template
+from airflow_provider_dataframer.deadlines import DEFAULT_TRANSFER_TIMEOUT
 from airflow_provider_dataframer.destinations import resolve_source
 from airflow_provider_dataframer.exceptions import DataframerValidationError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
@@ -32,18 +33,29 @@ if TYPE_CHECKING:
 class SeedDatasetCreate(NamedCreate[SeedDataset]):
     """The upload of one seed dataset, made safe to repeat by its unique name."""
 
-    def __init__(self, hook: DataframerHook, name: str, upload: SeedUpload, description: str | None) -> None:
+    def __init__(
+        self,
+        hook: DataframerHook,
+        name: str,
+        upload: SeedUpload,
+        description: str | None,
+        transfer_timeout: float = DEFAULT_TRANSFER_TIMEOUT,
+    ) -> None:
         super().__init__("seed dataset", name)
         self.hook = hook
         self.upload = upload
         self.description = description
+        self.transfer_timeout = transfer_timeout
 
     def send(self) -> str:
         upload = self.upload
         if upload.zip_file is not None:
             zip_file = upload.zip_file
             created = self.hook.create_seed_dataset_from_zip(
-                self.name, (zip_file.filename, zip_file.reader()), description=self.description
+                self.name,
+                (zip_file.filename, zip_file.reader()),
+                description=self.description,
+                transfer_timeout=self.transfer_timeout,
             )
         else:
             created = self.hook.create_seed_dataset(
@@ -52,6 +64,7 @@ class SeedDatasetCreate(NamedCreate[SeedDataset]):
                 [(file.filename, file.reader(), file.content_type) for file in upload.files],
                 description=self.description,
                 folder_names=upload.folder_names,
+                transfer_timeout=self.transfer_timeout,
             )
         return created.id
 
@@ -105,6 +118,8 @@ class UploadSeedDatasetOperator(BaseOperator):
     :param storage_conn_id: the Airflow connection of the object store, for URIs.
     :param check_limits: check the documented limits before uploading (default True); turn off only
         for a deployment with other limits (the server always enforces its own).
+    :param transfer_timeout: seconds the upload may take in all (default 6 hours), however slowly
+        it progresses; the connection's ``request_timeout`` does not apply to it.
     :param dataframer_conn_id: the Airflow connection id.
     """
 
@@ -122,6 +137,7 @@ class UploadSeedDatasetOperator(BaseOperator):
         if_exists: str = IfExists.REUSE.value,
         storage_conn_id: str | None = None,
         check_limits: bool = True,
+        transfer_timeout: float = DEFAULT_TRANSFER_TIMEOUT,
         dataframer_conn_id: str = DataframerHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -134,6 +150,7 @@ class UploadSeedDatasetOperator(BaseOperator):
         self.if_exists = IfExists.parse(if_exists)
         self.storage_conn_id = storage_conn_id
         self.check_limits = check_limits
+        self.transfer_timeout = check_seconds("transfer_timeout", transfer_timeout)
         self.dataframer_conn_id = dataframer_conn_id
         self.dataset_id: str | None = None
         self._check_arguments(at_construction=True)
@@ -185,7 +202,9 @@ class UploadSeedDatasetOperator(BaseOperator):
             limits=DOCUMENTED_LIMITS if self.check_limits else None,
         )
         self.log.info("Uploading seed dataset %r: %s", self.name, upload.describe())
-        target = SeedDatasetCreate(self.hook, self.name.strip(), upload, self.description or None)
+        target = SeedDatasetCreate(
+            self.hook, self.name.strip(), upload, self.description or None, self.transfer_timeout
+        )
         dataset_id, adopted = create_named(target, self.if_exists, self.hook.settings.retry, self.log)
         if not adopted:
             self.log.info("Created Dataframer seed dataset %s named %r", dataset_id, target.name)

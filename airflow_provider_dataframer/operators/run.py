@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 from airflow_provider_dataframer import lineage
 from airflow_provider_dataframer.arguments import DEFAULT_TIMEOUT, check_wait_arguments, is_template
 from airflow_provider_dataframer.assets import download_event_extra, record_outlet_events, run_event_extra
+from airflow_provider_dataframer.deadlines import DEFAULT_TRANSFER_TIMEOUT as DEFAULT_TRANSFER_TIMEOUT
 from airflow_provider_dataframer.destinations import check_destination_value, open_destination
 from airflow_provider_dataframer.exceptions import (
     DataframerError,
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_dataframer.triggers.run import RunStatusTrigger
-
-DEFAULT_TRANSFER_TIMEOUT = 6 * 3600.0
 
 
 def made_from(run: Run, request: RunCreateRequest) -> bool:

@@ -39,8 +39,8 @@ class SpecCreate(NamedCreate[Spec]):
         return self.hook.create_spec(self.request)
 
     def find(self) -> Spec | None:
-        # A spec name is unique within its dataset (or among seedless specs): a same-named spec of
-        # another dataset is another spec, never a clash.
+        # The service scopes a spec's name to its dataset (or to the seedless specs): a same-named
+        # spec of another dataset is another spec, never a clash, and is not found here.
         return next((spec for spec in self.hook.list_specs() if self._same_slot(spec)), None)
 
     def _same_slot(self, spec: Spec) -> bool:
@@ -49,7 +49,8 @@ class SpecCreate(NamedCreate[Spec]):
         )
 
     def matches(self, existing: Spec) -> bool:
-        return self._same_slot(existing)
+        # Name and dataset are all that make a spec this task's: ``find`` only returns such a one.
+        return True
 
     def phase(self, existing: Spec) -> Phase:
         return SPEC.phase(existing.status)

@@ -32,6 +32,18 @@ GENEROUS = 20.0
 """Seconds within which every call below must end (its limits are 1-3 s; the trickle is endless)."""
 
 
+def read_request_head(sock: socket.socket) -> bool:
+    """Read a request's line and headers (a small body comes along); False if the client left."""
+    sock.settimeout(5)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return False
+        received += chunk
+    return True
+
+
 class _Trickle(socketserver.BaseRequestHandler):
     stop: threading.Event
     arrivals: list[float]
@@ -39,13 +51,8 @@ class _Trickle(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         self.arrivals.append(time.monotonic())
         sock: socket.socket = self.request
-        sock.settimeout(5)
-        received = b""
-        while b"\r\n\r\n" not in received:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return
-            received += chunk
+        if not read_request_head(sock):
+            return
         head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
         try:
             sock.sendall(head)

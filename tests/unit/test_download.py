@@ -217,3 +217,26 @@ def test_operator_rejects_an_unusable_run_id() -> None:
 
 def test_template_fields() -> None:
     assert set(DownloadRunFilesOperator.template_fields) == {"run_id", "destination"}
+
+
+@respx.mock
+def test_the_anonymized_zip_is_waited_for_by_the_same_loop() -> None:
+    anonymization_id = "7c3e1f0a-2b4d-4e6f-8a9b-0c1d2e3f4a5b"
+    route = respx.get(f"{TEST_BASE_URL}/api/dataframer/anonymization-runs/{anonymization_id}/download/")
+    route.side_effect = [
+        httpx.Response(200, json={"status": "generating"}),
+        httpx.Response(200, json={"download_url": "https://bucket.storage.test/masked.zip", "size_bytes": 7}),
+    ]
+    sleeps: list[float] = []
+    link = DataframerHook().wait_for_anonymized_download_link(
+        anonymization_id, poll_interval=1.5, sleep=sleeps.append
+    )
+    assert link.download_url == "https://bucket.storage.test/masked.zip" and sleeps == [1.5]
+    route.side_effect = None
+    route.return_value = httpx.Response(200, json={"status": "generating"})
+    with pytest.raises(
+        DataframerDownloadError, match=r"masked files of anonymization run .* after 0 s .*download_timeout"
+    ):
+        DataframerHook().wait_for_anonymized_download_link(
+            anonymization_id, timeout=0.0, sleep=lambda _: None
+        )

@@ -145,7 +145,7 @@ def test_a_trickling_download_ends_at_its_deadline() -> None:
     respx.get(PRESIGNED).respond(content=iter([b"0123456789"] * 100))
     now = iter(range(1000))
     out = io.BytesIO()
-    with pytest.raises(DataframerDownloadError, match=r"did not finish within transfer_timeout \(40 bytes"):
+    with pytest.raises(DataframerDownloadError, match=r"did not finish within transfer_timeout \(20 bytes"):
         stream_presigned(
             PRESIGNED,
             out,
@@ -156,7 +156,29 @@ def test_a_trickling_download_ends_at_its_deadline() -> None:
             deadline=3.0,
             clock=lambda: float(next(now)),
         )
-    assert len(out.getvalue()) == 40  # reads at clock 1, 2, 3 and 4; 4 is past 3
+    # clock 0: the deadline is set on the wire, 1: first check; reads at 2 and 3, and 3 is the deadline
+    assert len(out.getvalue()) == 20
+
+
+@respx.mock
+def test_a_retry_never_starts_past_the_transfer_deadline(mocker) -> None:  # type: ignore[no-untyped-def]
+    storage = respx.get(PRESIGNED).respond(503, headers={"Retry-After": "30"}, content=b"busy")
+    sleep = mocker.patch("airflow_provider_dataframer.hooks.presigned.time.sleep")
+    with pytest.raises(
+        DataframerDownloadError,
+        match=r"within transfer_timeout \(0 bytes received; the last attempt failed: .*503",
+    ):
+        stream_presigned(
+            PRESIGNED,
+            io.BytesIO(),
+            expected_size=None,
+            max_bytes=MIB,
+            timeout=5.0,
+            retry=RetryPolicy(max_retries=5),
+            deadline=10.0,  # the storage asks for 30 s: the retry would start past the deadline
+            clock=lambda: 0.0,
+        )
+    assert storage.call_count == 1 and not sleep.called
 
 
 @respx.mock

@@ -360,3 +360,48 @@ def test_a_lost_answer_that_cannot_be_looked_for_keeps_the_note_for_the_retry() 
     with pytest.raises(DataframerCreateInDoubtError, match="not retried, so as not to pay twice"):
         send_once(create2, POLICY, log, sleep=lambda _: None)
     assert server2.sends == 1
+
+
+class ScriptedJobServer(JobServer):
+    """Each send answers as scripted: made (answered or lost), or refused (made nothing)."""
+
+    def __init__(self, script: list[str], jobs: list[Job] | None = None) -> None:
+        super().__init__(jobs)
+        self.script = list(script)
+        self.between_sends: list[Job] = []
+
+    def send(self, samples: int) -> str:
+        self.sends += 1
+        step = self.script.pop(0)
+        if step == "refused":  # 429: refused before any work
+            self.jobs.extend(self.between_sends)  # another task's alike job, made while we back off
+            raise DataframerApiError(429, "slow down", "POST", "/jobs/")
+        if step == "lost, made nothing":
+            raise DataframerApiError(502, "bad gateway", "POST", "/jobs/")
+        job = Job(f"job-{self.sends}", samples, iso(time.time()))
+        self.jobs.append(job)
+        if step == "lost, made":
+            raise DataframerTransportError("POST", "/jobs/", "ReadTimeout")
+        return job.id
+
+
+def test_another_tasks_job_made_between_two_sends_is_never_adopted() -> None:
+    # Made while we backed off, seconds before our next send: only the listing before that send
+    # tells it apart, since its creation time is within the clock tolerance of the send.
+    server = ScriptedJobServer(["refused", "lost, made nothing", "answered"])
+    server.between_sends = [Job("theirs", 5, iso(time.time()))]
+    assert send_once(server.create(), POLICY, log, sleep=lambda _: None) == ("job-3", False)
+    # and when our send did make one, it is ours alone that is adopted, not an error between two
+    server = ScriptedJobServer(["refused", "lost, made"])
+    server.between_sends = [Job("theirs", 5, iso(time.time()))]
+    assert send_once(server.create(), POLICY, log, sleep=lambda _: None) == ("job-2", True)
+
+
+def test_without_a_listing_from_before_the_send_no_job_is_adopted() -> None:
+    server, store = JobServer(), Store()
+    journal = Journal(store, "k")
+    store.set("k", {"sent_at": time.time() - 5, "known": None})  # noted by an older provider
+    server.jobs.append(Job("maybe-ours", 5, iso(time.time() - 4)))
+    with pytest.raises(DataframerCreateInDoubtError, match=r"were not listed before it was sent.*maybe-ours"):
+        send_once(server.create(), POLICY, log, journal, sleep=lambda _: None)
+    assert server.sends == 0
