@@ -68,12 +68,15 @@ class RunStatusTrigger(DataframerStatusTrigger):
         * failed, success, skipped (marked by a user, or its DAG run was), removed, or the task
           instance is gone (its DAG run was deleted): the run is canceled (a run that already
           ended is reported, not an error).
-        * still DEFERRED: the trigger moved and another triggerer waits on; the run is left alone.
+        * still DEFERRED: the trigger moved and another triggerer waits on, or the task was cleared
+          and its next try already deferred again; the run is left alone.
         * no state, scheduled, queued, running, deferred again, up for retry ...: the task was
           cleared, or resumed by the triggerer the trigger moved to; its next try reconnects to
           the run (Airflow 3.3's task-state store keeps the run id across a clear), so the run is
-          left to it. A clear is read as no state or as scheduled (or later) depending on when the
-          scheduler got there first; both lead to the same decision.
+          left to it. Which state a clear is read as depends on how far the scheduler and the
+          worker got before the supervisor answered (Airflow 3.3 cancels the trigger only once
+          the scheduler moved the task instance on from no state: deferred again, queued and
+          scheduled were seen); every one of them leads to the same decision.
         * the state cannot be read (not an Airflow 3 triggerer, no answer from its supervisor):
           the run is left running and a warning names it. A false cancel destroys paid work and
           fails a healthy task; a missed one is seen in the log and can be canceled by hand.
@@ -108,7 +111,8 @@ class RunStatusTrigger(DataframerStatusTrigger):
         if state == DEFERRED:
             self.log.info(
                 "Not canceling Dataframer run %s: its task is still deferred, so this trigger was "
-                "moved to another triggerer, which waits on (apache/airflow#73454).",
+                "moved to another triggerer, which waits on (apache/airflow#73454), or the task was "
+                "cleared and its next try waits on the run.",
                 self.run_id,
             )
             return
