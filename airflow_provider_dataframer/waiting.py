@@ -202,11 +202,12 @@ async def wait_async(
         last = watch.is_last_poll()
         fetched: StatusResource | Exception
         try:
-            if last:
+            # Cut at the deadline, then the last poll is made. asyncio.timeout, not wait_for: on
+            # Python 3.11 wait_for swallows a cancel that comes as the poll returns, and the
+            # cancelled trigger would go on polling.
+            async with asyncio.timeout(None if last else max(watch.deadline - time.time(), 0.0)):
                 fetched = await fetch()
-            else:  # cancelled at the deadline, then the last poll is made
-                fetched = await asyncio.wait_for(fetch(), max(watch.deadline - time.time(), 0.0))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             fetched = watch.cut()
         except Exception as exc:
             fetched = exc
