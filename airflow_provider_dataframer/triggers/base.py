@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,6 +34,19 @@ def import_waiting_stack() -> None:
     """
     for module in WAITING_STACK:
         importlib.import_module(module)
+
+
+def canonical_id(resource_id: str) -> str:
+    """
+    ``resource_id`` in the form the API writes it (lower-case UUID, no spaces), as the hook's
+    ``checked_id`` reads it; anything else as given, for the first poll to refuse with a clear error.
+
+    So a waiter matches its object in a list answer as well as by id.
+    """
+    try:
+        return str(uuid.UUID(str(resource_id).strip()))
+    except (ValueError, AttributeError, TypeError):
+        return resource_id
 
 
 class DataframerStatusTrigger(BaseTrigger):
@@ -65,7 +79,7 @@ class DataframerStatusTrigger(BaseTrigger):
         deadline: float | None = None,
     ) -> None:
         super().__init__()
-        self.resource_id = resource_id
+        self.resource_id = canonical_id(resource_id)
         self.dataframer_conn_id = dataframer_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = float(deadline) if deadline is not None else time.time() + 24 * 3600
