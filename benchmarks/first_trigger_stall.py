@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import json
 import logging
@@ -55,6 +56,27 @@ class _SlowCallbacks(logging.Handler):
         if "took" in message and "seconds" in message:
             # The head names the callback, the tail says how long it took.
             self.found.append(message if len(message) <= 400 else f"{message[:300]} ... {message[-60:]}")
+
+
+class _GcPauses:
+    """
+    The longest garbage collection while the first trigger starts (a ``gc.callbacks`` entry).
+
+    A collection stops every thread; a full one walks every object of the process, so it can
+    stall the loop longer than any callback (the imports of the first trigger allocate enough to
+    bring one on).
+    """
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.tracked = len(gc.get_objects())
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._started)
 
 
 def measure(url: str, slow: float) -> dict[str, Any]:
@@ -120,8 +142,15 @@ def measure(url: str, slow: float) -> dict[str, Any]:
             "wall_s": round(elapsed, 3),
         }
 
-    result = asyncio.run(main(), debug=True)
+    pauses = _GcPauses()
+    gc.callbacks.append(pauses)
+    try:
+        result = asyncio.run(main(), debug=True)
+    finally:
+        gc.callbacks.remove(pauses)
     result["slow_callbacks"] = handler.found
+    result["longest_gc_s"] = round(pauses.longest, 4)
+    result["tracked_objects"] = pauses.tracked
     result["preloaded"] = preloaded
     return result
 
@@ -168,7 +197,9 @@ def main() -> None:
     for r in results:
         print(
             f"status={r['status']} max stall {r['max_stall_s'] * 1000:.0f} ms, "
-            f"{r['stalls_over_50ms']} over 50 ms, first event after {r['wall_s']:.2f} s"
+            f"{r['stalls_over_50ms']} over 50 ms, first event after {r['wall_s']:.2f} s; "
+            f"longest garbage collection {r['longest_gc_s'] * 1000:.0f} ms "
+            f"({r['tracked_objects']:,} objects tracked before the trigger)"
         )
         for line in r["slow_callbacks"]:
             print(f"    slow callback: {line}")
