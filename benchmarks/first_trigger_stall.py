@@ -9,8 +9,8 @@ a spec, in a fresh process against the loopback server of ``triggerer_load.py``:
 * a heartbeat task sleeps 1 ms at a time and records how late each wake-up comes (the stall);
 * asyncio's debug mode names every callback slower than ``--slow`` seconds.
 
-What a running triggerer has loaded before any trigger starts (Airflow, its trigger base class)
-is imported before the loop starts; the trigger's own module is imported inside the loop, as the
+What a running triggerer has loaded before any trigger starts (Airflow, its trigger base class,
+its trigger runner module) is imported before the loop starts; the trigger's own module is imported inside the loop, as the
 triggerer does. Each repetition is a fresh process.
 
 Run:  PYTHONPATH=$PWD python benchmarks/first_trigger_stall.py [--repeat 5] [--slow 0.05]
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import importlib.util
 import json
 import logging
@@ -52,7 +54,29 @@ class _SlowCallbacks(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if "took" in message and "seconds" in message:
-            self.found.append(message[:300])
+            # The head names the callback, the tail says how long it took.
+            self.found.append(message if len(message) <= 400 else f"{message[:300]} ... {message[-60:]}")
+
+
+class _GcPauses:
+    """
+    The longest garbage collection while the first trigger starts (a ``gc.callbacks`` entry).
+
+    A collection stops every thread; a full one walks every object of the process, so it can
+    stall the loop longer than any callback (the imports of the first trigger allocate enough to
+    bring one on).
+    """
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.tracked = len(gc.get_objects())
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._started)
 
 
 def measure(url: str, slow: float) -> dict[str, Any]:
@@ -60,7 +84,13 @@ def measure(url: str, slow: float) -> dict[str, Any]:
     load = _load_module()
     load._configure_client_env(url)
     import airflow.providers.common.compat.sdk
-    import airflow.triggers.base  # noqa: F401
+    import airflow.triggers.base
+
+    # The triggerer's own runner module, which a triggerer has loaded before any trigger starts;
+    # it brings airflow.sdk.execution_time.supervisor, which Airflow 3's aget_connection imports
+    # lazily (28 ms when a bare process pays it on the loop, a cost no triggerer pays).
+    with contextlib.suppress(ImportError):
+        import airflow.jobs.triggerer_job_runner  # noqa: F401
 
     created = json.loads(
         load.urllib.request.urlopen(
@@ -112,8 +142,15 @@ def measure(url: str, slow: float) -> dict[str, Any]:
             "wall_s": round(elapsed, 3),
         }
 
-    result = asyncio.run(main(), debug=True)
+    pauses = _GcPauses()
+    gc.callbacks.append(pauses)
+    try:
+        result = asyncio.run(main(), debug=True)
+    finally:
+        gc.callbacks.remove(pauses)
     result["slow_callbacks"] = handler.found
+    result["longest_gc_s"] = round(pauses.longest, 4)
+    result["tracked_objects"] = pauses.tracked
     result["preloaded"] = preloaded
     return result
 
@@ -129,6 +166,14 @@ def main() -> None:
     if args._child:
         print(json.dumps(measure(args._child, args.slow)), flush=True)
         return
+    # What a deployment runs is compiled at install time (a wheel's modules are byte-compiled);
+    # compiling a module from source holds the GIL for the whole module, which would stall the
+    # loop while the waiting stack is imported in a worker thread.
+    import compileall
+
+    import airflow_provider_dataframer
+
+    compileall.compile_dir(os.path.dirname(airflow_provider_dataframer.__file__), quiet=1)
     load = _load_module()
     server = load.Server()
     try:
@@ -152,7 +197,9 @@ def main() -> None:
     for r in results:
         print(
             f"status={r['status']} max stall {r['max_stall_s'] * 1000:.0f} ms, "
-            f"{r['stalls_over_50ms']} over 50 ms, first event after {r['wall_s']:.2f} s"
+            f"{r['stalls_over_50ms']} over 50 ms, first event after {r['wall_s']:.2f} s; "
+            f"longest garbage collection {r['longest_gc_s'] * 1000:.0f} ms "
+            f"({r['tracked_objects']:,} objects tracked before the trigger)"
         )
         for line in r["slow_callbacks"]:
             print(f"    slow callback: {line}")

@@ -641,8 +641,9 @@ class DataframerHook(BaseHook):
         settings = self._settings if self._settings is not None else await self.aget_settings()
         limit = settings.request_timeout
         try:
-            return await asyncio.wait_for(call, limit)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(limit):  # not wait_for: on 3.11 it can swallow a cancel
+                return await call
+        except TimeoutError:
             method, _, path = endpoint.partition(" ")
             raise DataframerTransportError(
                 method, path, f"took longer than {limit:g} s (the connection's request_timeout)"

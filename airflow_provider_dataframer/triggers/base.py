@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -49,6 +50,19 @@ def task_trigger_timeout(trigger: BaseTrigger) -> float | None:
     return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
+def canonical_id(resource_id: str) -> str:
+    """
+    ``resource_id`` in the form the API writes it (lower-case UUID, no spaces), as the hook's
+    ``checked_id`` reads it; anything else as given, for the first poll to refuse with a clear error.
+
+    So a waiter matches its object in a list answer as well as by id.
+    """
+    try:
+        return str(uuid.UUID(str(resource_id).strip()))
+    except (ValueError, AttributeError, TypeError):
+        return resource_id
+
+
 class DataframerStatusTrigger(BaseTrigger):
     """
     Poll a Dataframer object until it reaches a terminal status, then yield exactly one event.
@@ -80,7 +94,7 @@ class DataframerStatusTrigger(BaseTrigger):
         deadline: float | None = None,
     ) -> None:
         super().__init__()
-        self.resource_id = resource_id
+        self.resource_id = canonical_id(resource_id)
         self.dataframer_conn_id = dataframer_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = float(deadline) if deadline is not None else time.time() + 24 * 3600
@@ -119,7 +133,7 @@ class DataframerStatusTrigger(BaseTrigger):
         from airflow_provider_dataframer.triggers.shared_client import shared_client
         from airflow_provider_dataframer.waiting import StatusWatch, wait_async
 
-        self.resource_id = self.rendered_id()
+        self.resource_id = canonical_id(self.rendered_id())
         if not self._deadline_given:
             self.deadline = task_trigger_timeout(self) or self.deadline
         watch = StatusWatch(self.kind, self.resource_id, self.deadline, self.log)

@@ -67,6 +67,12 @@ COMPLETE_WHEN_LISTED = (SPEC,)
 """Kinds whose listed success is all that a successful wait returns (a spec: its id and status), so
 that it needs no GET by id; a run's success carries its files, which only the GET has."""
 
+LISTED_MODELS: dict[str, type[StatusResource]] = {SPEC.name: StatusResource}
+"""What a listed item is read into, where less than the kind's whole model serves its waiters: a
+listed spec's waiter needs its id and status (a success returns only the id), and 5,000 whole
+``Spec`` models held between list calls cost about 1 KB per waiter. A run keeps its ``Run`` model,
+whose progress the waiter logs."""
+
 Fetch = Callable[[], Awaitable[StatusResource]]
 Answer = dict[str, Any] | Exception
 """A list call's items by id (only those waited for; each parsed on first use, then shared), or
@@ -179,7 +185,7 @@ class ListFeed:
         item = answer.get(resource_id)
         if isinstance(item, dict):
             try:
-                item = self.kind.model.model_validate(item)
+                item = LISTED_MODELS.get(self.kind.name, self.kind.model).model_validate(item)
             except ValidationError:
                 item = None
             answer[resource_id] = item

@@ -189,6 +189,22 @@ async def test_many_spec_waiters_share_one_list_call_per_interval(api: FakeDataf
     assert not shared_client.open_clients(), "the client closed when its last waiter left"
 
 
+async def test_ids_written_otherwise_match_the_listed_ids(api: FakeDataframer) -> None:
+    """An upper-case id, or one with spaces around it, is the listed spec: no GET by id for it."""
+    ids = [api.add("specs", f"written-{n}", "PROCESSING", "SUCCEEDED") for n in range(6)]
+    written = [f"  {uid(i).upper()} " if n % 2 else uid(i).upper() for n, i in enumerate(ids)]
+    triggers = [
+        SpecStatusTrigger(spec_id=w, poll_interval=INTERVAL, deadline=time.time() + 30) for w in written
+    ]
+    assert [t.serialize()[1]["spec_id"] for t in triggers] == [uid(i) for i in ids]
+
+    events = await run_all(*triggers)
+
+    assert [e["status"] for e in events] == ["success"] * 6
+    assert [e["id"] for e in events] == ids
+    assert len(api.gets()) < list_feed.LIST_MIN_WAITERS, "the list's ids matched the waiters' ids"
+
+
 async def test_mixed_outcomes_keep_each_triggers_own_semantics(api: FakeDataframer) -> None:
     api.add("specs", "ok", "PROCESSING", "SUCCEEDED")
     api.add("specs", "legacy", "PROCESSING", "READY")
