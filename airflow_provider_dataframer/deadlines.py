@@ -64,9 +64,12 @@ def transfer_until(deadline: float, limit: float) -> Iterator[None]:
     Give every request made inside the block until ``deadline`` (a ``time.monotonic()``) in all.
 
     :param deadline: when the transfer must be over, retries and the sleeps between them included.
-    :param limit: the ``transfer_timeout`` it comes from, in seconds (for the message).
+    :param limit: the seconds from now to ``deadline`` (for the message: the whole
+        ``transfer_timeout`` when the transfer starts here, what is left of it on a later attempt).
     """
-    token = _transfer.set((deadline, f"took longer than {limit:g} s in all (the transfer_timeout)"))
+    token = _transfer.set(
+        (deadline, f"took longer than its transfer_timeout allows ({limit:g} s from when this part began)")
+    )
     try:
         yield
     finally:

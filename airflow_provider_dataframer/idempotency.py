@@ -178,7 +178,7 @@ class Create(abc.ABC):
         self.parent = parent
 
     def existing(self) -> frozenset[str] | None:
-        """The ids that exist before the first send, to tell a new object (None: not listed)."""
+        """The ids that exist just before a send, to tell a new object (None: not listed)."""
         return None
 
     @abc.abstractmethod

@@ -178,7 +178,7 @@ class DataframerStatusSensor(BaseSensorOperator):
             raise AirflowSensorTimeout(event.get("message", "Timed out"))
         resource = resolve_event(event)
         self.log.info("%s", event["message"])
-        if self._watch is None:  # no poke in this process (started in the triggerer): for the links
+        if self._watch is None:  # no poke in this process (started in the triggerer, or resumed): links
             context["ti"].xcom_push(key=self.id_field, value=str(event["id"]))
         with self.hook:
             return self.result(resource, str(event["id"]))
