@@ -192,7 +192,7 @@ class RunFinishedTrigger(_EventTrigger):
 
     (``samples_requested`` is read with one ``GET runs/{id}/`` per fired run, None if that
     fails). Runs that had already finished when the watcher first started are not fired, unless
-    ``finished_after`` asks for them.
+    ``finished_after`` asks for them (only with a state store, see below).
 
     **Once per run, across triggerer restarts.** What was fired is kept as a watermark (the newest
     finish seen minus :data:`LOOKBACK`, and the ids fired since) in the watched asset's state
@@ -202,8 +202,10 @@ class RunFinishedTrigger(_EventTrigger):
     **at least once**: a triggerer that stops within one interval of firing may fire those runs
     again after its restart. Consumers that must not act twice dedupe on ``run_id``.
     Without a state store (Airflow 3.0-3.2, a trigger run outside a watcher, or one trigger with
-    the same arguments watching several assets), the watermark lives in memory only: runs that
-    finish while no triggerer runs the watcher are never fired (at most once).
+    the same arguments watching several assets), the watermark lives in memory only: each start
+    is a first start, so runs that finish while no triggerer runs the watcher are never fired (at
+    most once), and ``finished_after`` is ignored (with a warning), since it would fire the same
+    runs again on every start.
 
     Transient errors (5xx, timeouts, 429) are logged once per change and retried at the next
     interval (or after ``Retry-After``); a refused API key (401/403), a missing connection or a
@@ -216,8 +218,9 @@ class RunFinishedTrigger(_EventTrigger):
         ``FAILED``, ``CANCELED``); e.g. ``["SUCCEEDED"]`` for successes only.
     :param dataframer_conn_id: the Airflow connection id.
     :param poll_interval: seconds between two list calls (at least 1).
-    :param finished_after: ISO 8601 time; when the watcher starts with nothing saved, also fire the
-        runs that finished after it (default: none of those finished before the start).
+    :param finished_after: ISO 8601 time; when the watcher first starts with a state store and
+        nothing saved in it, also fire the runs that finished after it (default: none of those
+        finished before the start). Ignored without a state store.
     """
 
     def __init__(
@@ -406,8 +409,15 @@ class RunFinishedTrigger(_EventTrigger):
 
     def _baseline(self, finished: list[FinishedRun]) -> Watermark:
         start = _utc(self.finished_after)
-        if start is not None:
+        if start is not None and self._store() is not None:
             return Watermark(floor=start)
+        if start is not None:
+            # In memory only, every start would be a first start and fire the same runs again.
+            self.log.warning(
+                "Dataframer runs of %s: finished_after is ignored without an asset state store "
+                "(Airflow 3.3+, one watched asset); the runs finished before now do not fire.",
+                self._watched(),
+            )
         watermark = Watermark()
         watermark.record((run.run_id, run.finished) for run in finished)
         return watermark

@@ -303,14 +303,39 @@ async def test_without_a_saved_watermark_a_restart_refires_nothing_old(
     assert second.events == [], "no store: a new start is a new baseline (at most once)"
 
 
-async def test_finished_after_asks_for_the_runs_before_the_start(emulator: EmulatorServer, sdk: Any) -> None:
+async def test_finished_after_asks_for_the_runs_before_the_first_start(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    store = MemoryStateStore()
     spec_id = make_spec(sdk, "backfilled")
     early = finished_run(sdk, spec_id)
     async with Watching(
-        watcher(spec_id=spec_id, finished_after="2000-01-01T00:00:00Z"), emulator
+        watcher(store, spec_id=spec_id, finished_after="2000-01-01T00:00:00Z"), emulator
     ) as watching:
         await watching.polls(3)
     assert [e["run_id"] for e in watching.events] == [early]
+
+    again = RunFinishedTrigger(**watching.trigger.serialize()[1])
+    again.asset_state_store = store  # type: ignore[assignment]
+    async with Watching(again, emulator) as restarted:
+        await restarted.polls(3)
+    assert restarted.events == [], "finished_after counts on the first start only"
+
+
+async def test_finished_after_without_a_state_store_is_ignored_not_refired_on_each_start(
+    emulator: EmulatorServer, sdk: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_id = make_spec(sdk, "no store")
+    finished_run(sdk, spec_id)
+    for _start in range(2):
+        with caplog.at_level(logging.WARNING):
+            async with Watching(
+                watcher(spec_id=spec_id, finished_after="2000-01-01T00:00:00Z"), emulator
+            ) as watching:
+                await watching.polls(2)
+        assert watching.events == [], "in memory, every start would fire the same runs again"
+    text = caplog.text + capsys.readouterr().out
+    assert text.count("finished_after is ignored without an asset state store") == 2, "once per start"
 
 
 async def test_transient_list_errors_are_retried_and_logged_once(
