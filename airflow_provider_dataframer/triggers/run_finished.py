@@ -450,22 +450,41 @@ class RunFinishedTrigger(_EventTrigger):
         }
 
     async def _load(self) -> tuple[Watermark | None, dict[str, Any] | None]:
-        """The saved watermark (None: first start) and what is saved, as stored."""
-        store = self._store()
-        if store is None:
-            return None, None
-        try:
-            stored = await store.aget(self.state_key)
-        except Exception as exc:
-            self.log.warning(
-                "Cannot read this watcher's state from the asset state store (%s): runs that "
-                "finish while it is not running will not fire.",
-                exc,
-            )
-            self.asset_state_store = None
-            return None, None
-        watermark = Watermark.from_json(stored)
-        return watermark, (watermark.to_json() if watermark is not None else None)
+        """
+        The saved watermark (None: first start) and what is saved, as stored.
+
+        A store that cannot be read yet is read again every interval before anything is listed:
+        a baseline taken meanwhile would never fire the runs that finished while the watcher was
+        down. Only a store that can never answer (one trigger watching several assets) is dropped.
+        """
+        failing = False
+        while (store := self._store()) is not None:
+            try:
+                stored = await store.aget(self.state_key)
+            except Exception as exc:
+                if _several_assets(exc):
+                    self.log.warning(
+                        "This watcher has no single asset state store (%s): its state lives in "
+                        "memory, and runs that finish while it is not running will not fire.",
+                        exc,
+                    )
+                    self.asset_state_store = None
+                    break
+                if not failing:
+                    self.log.warning(
+                        "Cannot read this watcher's state from the asset state store (%s); "
+                        "trying again every %g s before watching.",
+                        exc,
+                        self.poll_interval,
+                    )
+                    failing = True
+                await asyncio.sleep(self.poll_interval)
+                continue
+            if failing:
+                self.log.info("This watcher's state is readable again.")
+            watermark = Watermark.from_json(stored)
+            return watermark, (watermark.to_json() if watermark is not None else None)
+        return None, None
 
     async def _save(self, watermark: Watermark) -> dict[str, Any] | None:
         store = self._store()
@@ -485,6 +504,19 @@ class RunFinishedTrigger(_EventTrigger):
 
     def _watched(self) -> str:
         return f"spec {self.spec_id}" if self.spec_id is not None else f"specs named {self.spec_name!r}"
+
+
+def _several_assets(error: Exception) -> bool:
+    """
+    Whether reading the state store failed because the trigger watches several assets.
+
+    Airflow's accessor raises a plain ``ValueError`` then (it cannot tell which asset to use): that
+    never changes, unlike a failed call to the API server. A value that does not parse is a
+    pydantic ``ValidationError`` (also a ``ValueError``), which may be transient.
+    """
+    from pydantic import ValidationError
+
+    return type(error) is ValueError and not isinstance(error, ValidationError)
 
 
 def _checked_statuses(statuses: Sequence[str] | None) -> tuple[str, ...]:

@@ -46,6 +46,22 @@ class MemoryStateStore:
         self.writes += 1
 
 
+class FailingStateStore(MemoryStateStore):
+    """A state store whose first ``failures`` reads raise ``error``."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        super().__init__()
+        self.failures = failures
+        self.error = error
+        self.reads = 0
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise self.error
+        return await super().aget(key, default)
+
+
 @pytest.fixture(autouse=True)
 def short_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run_finished, "MIN_POLL_INTERVAL", 0.0)
@@ -287,6 +303,39 @@ async def test_a_restart_does_not_refire_and_goes_on_from_the_saved_watermark(
     async with Watching(again, emulator) as second:
         await second.polls(3)
     assert [e["run_id"] for e in second.events] == [while_down], "only the run it had not fired"
+
+
+async def test_a_state_store_down_at_start_is_read_again_and_keeps_saving(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    healthy = MemoryStateStore()
+    spec_id = make_spec(sdk, "store down")
+    async with Watching(watcher(healthy, spec_id=spec_id), emulator) as first:
+        await first.polls(1)
+    while_down = finished_run(sdk, spec_id)
+
+    store = FailingStateStore(failures=3, error=RuntimeError("API server unreachable"))
+    store.values = dict(healthy.values)
+    again = RunFinishedTrigger(**first.trigger.serialize()[1])
+    again.asset_state_store = store  # type: ignore[assignment]
+    async with Watching(again, emulator) as second:
+        await second.polls(3)
+    assert store.reads == 4, "read again until it answers"
+    assert [e["run_id"] for e in second.events] == [while_down], "the saved watermark was used"
+    assert while_down in json.loads(store.values[again.state_key])["seen"], "and saving goes on"
+
+
+async def test_a_trigger_watching_several_assets_keeps_its_state_in_memory(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    spec_id = make_spec(sdk, "several assets")
+    store = FailingStateStore(failures=1_000, error=ValueError("Task has 2 concrete inlets and outlets"))
+    async with Watching(watcher(store, spec_id=spec_id), emulator) as watching:
+        await watching.polls(1)
+        fired = await asyncio.to_thread(finished_run, sdk, spec_id)
+        await watching.polls(2)
+    assert [e["run_id"] for e in watching.events] == [fired]
+    assert store.reads == 1 and store.writes == 0, "a store that can never answer is not asked again"
 
 
 async def test_without_a_saved_watermark_a_restart_refires_nothing_old(
