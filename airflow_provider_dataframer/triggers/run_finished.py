@@ -10,13 +10,10 @@ imports, and making the trigger says that it needs Airflow 3.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import fnmatch
 import hashlib
 import json
-import time
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -37,7 +34,7 @@ except ImportError:  # Airflow 2: no event-driven scheduling
     EVENT_TRIGGERS_SUPPORTED = False
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.triggers.shared_client import SharedClient
+    from airflow_provider_dataframer.triggers.shared_client import RunList, SharedClient
 
 RUN_TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
 """The statuses in which a run is finished (today's API spelling), the default of ``statuses``."""
@@ -129,51 +126,6 @@ class FinishedRun:
     @property
     def run_id(self) -> str:
         return str(self.item["id"])
-
-
-class _RunList:
-    """
-    The run list calls of one shared client, shared by its watchers.
-
-    A watcher takes the latest answer if it was asked for after the watcher's previous poll and is
-    younger than the watcher's interval; otherwise it starts the next call (joined by every
-    watcher that polls while it is in flight). Several watchers: still one list call per interval.
-    """
-
-    def __init__(self, client: SharedClient) -> None:
-        self._client = client
-        self._answer: tuple[float, list[Any]] | None = None
-        self._call: asyncio.Task[tuple[float, list[Any]]] | None = None
-
-    async def latest(self, newer_than: float, max_age: float) -> tuple[float, list[Any]]:
-        answer = self._answer
-        if answer is not None and answer[0] > newer_than and time.monotonic() - answer[0] < max_age:
-            return answer
-        if self._call is None:
-            # In a context of its own: the call serves every watcher, not the one that started it.
-            self._call = contextvars.Context().run(asyncio.ensure_future, self._list_once())
-        return await asyncio.shield(self._call)
-
-    async def _list_once(self) -> tuple[float, list[Any]]:
-        from airflow_provider_dataframer.kinds import RUN
-
-        asked = time.monotonic()
-        try:
-            items = await self._client.list_statuses(RUN)
-        finally:
-            self._call = None
-        self._answer = (asked, items)
-        return self._answer
-
-
-_RUN_LISTS: weakref.WeakKeyDictionary[SharedClient, _RunList] = weakref.WeakKeyDictionary()
-
-
-def _run_list(client: SharedClient) -> _RunList:
-    found = _RUN_LISTS.get(client)
-    if found is None:
-        found = _RUN_LISTS[client] = _RunList(client)
-    return found
 
 
 class RunFinishedTrigger(_EventTrigger):
@@ -328,7 +280,7 @@ class RunFinishedTrigger(_EventTrigger):
         from airflow_provider_dataframer.triggers.shared_client import shared_client
 
         async with shared_client(self.dataframer_conn_id) as client:
-            runs = _run_list(client)
+            runs = client.runs()
             await self._check_spec(client)
             watermark, saved = await self._load()
             asked = -float("inf")
@@ -383,7 +335,7 @@ class RunFinishedTrigger(_EventTrigger):
                 raise
             self._report(f"could not check spec {self.spec_id} yet ({exc})")
 
-    async def _poll(self, runs: _RunList, asked: float) -> tuple[tuple[float, list[Any]] | None, float]:
+    async def _poll(self, runs: RunList, asked: float) -> tuple[tuple[float, list[Any]] | None, float]:
         """
         One list answer (None after a transient error, logged once per change) and the pause
         before the next (longer when the server asked with ``Retry-After``).

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -13,12 +15,14 @@ import pytest
 
 from airflow_provider_dataframer.exceptions import DataframerAuthError, DataframerNotFoundError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.kinds import ResourceKind
 from airflow_provider_dataframer.triggers import run_finished
 from airflow_provider_dataframer.triggers.run_finished import (
     EVENT_TRIGGERS_SUPPORTED,
     RunFinishedTrigger,
     Watermark,
 )
+from airflow_provider_dataframer.triggers.shared_client import RunList, SharedClient, open_clients
 from dataframer_emulator.server import EmulatorServer
 from tests.conftest import connection_json
 
@@ -419,3 +423,47 @@ async def test_a_spec_that_does_not_exist_ends_the_trigger(emulator: EmulatorSer
         async for _ in watcher(spec_id=missing).run():
             pass
     assert emulator.requests(method="GET", path=RUNS) == [], "failed before listing anything"
+
+
+async def test_a_closed_shared_client_is_not_kept_alive_by_its_run_list(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    spec_id = make_spec(sdk, "let go")
+    async with Watching(watcher(spec_id=spec_id), emulator) as watching:
+        await watching.polls(1)
+        [client] = open_clients()
+        gone = weakref.ref(client)
+        del client
+    del watching  # the cancelled task's traceback holds the trigger's frames
+    for _ in range(3):  # and its callbacks, until the loop has run them
+        await asyncio.sleep(0)
+    gc.collect()
+    assert gone() is None, "closed: the client, its hook and its last run list are freed"
+
+
+class ListNeverAnswers:
+    """A shared client's list call that never answers until cancelled."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def list_statuses(self, kind: ResourceKind) -> list[Any]:
+        self.started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+async def test_closing_the_run_list_cancels_its_call_in_flight() -> None:
+    client = ListNeverAnswers()
+    runs = RunList(client)  # type: ignore[arg-type]  # only list_statuses is called
+    waiter = asyncio.ensure_future(runs.latest(newer_than=-float("inf"), max_age=1.0))
+    await client.started.wait()
+    runs.close()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
+def test_a_shared_client_keeps_one_run_list() -> None:
+    client = SharedClient.__new__(SharedClient)
+    client._runs = None
+    assert client.runs() is client.runs()
