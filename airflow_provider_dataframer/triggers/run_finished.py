@@ -10,6 +10,7 @@ imports, and making the trigger says that it needs Airflow 3.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -52,6 +53,13 @@ if they were not yet, and their ids are kept to fire each once.
 
 MIN_POLL_INTERVAL = 1.0
 """The shortest ``poll_interval`` accepted: each poll lists every run of the account."""
+
+PERMANENT_ERROR_RECHECK = 10
+"""
+After an error that waiting does not fix (a refused API key, a missing connection or spec), the
+watcher logs it once and checks again every this many intervals, instead of ending: a watcher
+that ends is started again by the triggerer at once, as long as its asset is watched.
+"""
 
 STATE_KEY_PREFIX = "dataframer.run_finished."
 """The asset state store key of a watcher: this prefix and a digest of what it watches."""
@@ -160,8 +168,10 @@ class RunFinishedTrigger(_EventTrigger):
     runs again on every start.
 
     Transient errors (5xx, timeouts, 429) are logged once per change and retried at the next
-    interval (or after ``Retry-After``); a refused API key (401/403), a missing connection or a
-    ``spec_id`` that does not exist end the trigger with an error.
+    interval (or after ``Retry-After``). A refused API key (401/403), a missing connection or a
+    ``spec_id`` that does not exist are logged once at error level and checked again every
+    :data:`PERMANENT_ERROR_RECHECK` intervals: the trigger does not end, since the triggerer would
+    start it again at once (a tight loop) as long as its asset is watched.
 
     :param spec_id: watch the runs of this spec (exactly one of ``spec_id`` and ``spec_name``).
     :param spec_name: watch the runs of the specs whose name matches this pattern (``fnmatch``,
@@ -232,6 +242,9 @@ class RunFinishedTrigger(_EventTrigger):
             )
         self.finished_after = finished_after
         self._problem: str | None = None
+        self._loaded = False
+        self._watermark: Watermark | None = None
+        self._saved: dict[str, Any] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -277,28 +290,53 @@ class RunFinishedTrigger(_EventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await asyncio.to_thread(import_waiting_stack)
+        while True:
+            try:
+                async with contextlib.aclosing(self._watch()) as events:
+                    async for event in events:
+                        yield event
+            except Exception as exc:
+                # Raising would not end a watcher: the triggerer starts it again within a second
+                # while its asset is watched, a tight loop of lookups, requests and error logs.
+                pause = self.poll_interval * PERMANENT_ERROR_RECHECK
+                problem = f"{type(exc).__name__}: {exc}"
+                if problem != self._problem:
+                    self.log.error(
+                        "Dataframer runs of %s: %s. Nothing fires until this is fixed; checking "
+                        "again every %g s.",
+                        self._watched(),
+                        problem,
+                        pause,
+                    )
+                    self._problem = problem
+                await asyncio.sleep(pause)
+
+    async def _watch(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_dataframer.triggers.shared_client import shared_client
 
         async with shared_client(self.dataframer_conn_id) as client:
             runs = client.runs()
             await self._check_spec(client)
-            watermark, saved = await self._load()
+            if not self._loaded:
+                self._watermark, self._saved = await self._load()
+                self._loaded = True
             asked = -float("inf")
             while True:
                 listed, pause = await self._poll(runs, asked)
                 if listed is not None:
                     asked, items = listed
                     finished = [run for run in map(self.matches, items) if run is not None]
-                    if watermark is None:  # first start: what has finished already is the baseline
-                        watermark = self._baseline(finished)
+                    if self._watermark is None:  # first start: what has finished is the baseline
+                        self._watermark = self._baseline(finished)
                         self.log.info(
                             "Watching Dataframer runs of %s (%s): %d already finished, not fired.",
                             self._watched(),
                             "/".join(self.statuses),
-                            len(watermark.seen),
+                            len(self._watermark.seen),
                         )
-                        saved = await self._save(watermark) or saved  # nothing fired: saved at once
+                        self._saved = await self._save(self._watermark) or self._saved  # nothing fired
                     else:
+                        watermark = self._watermark
                         new = sorted(
                             (run for run in finished if watermark.is_new(run.run_id, run.finished)),
                             key=lambda run: (run.finished, run.run_id),
@@ -309,8 +347,8 @@ class RunFinishedTrigger(_EventTrigger):
                 await asyncio.sleep(pause)
                 # Saved one interval after its events were yielded: by now the triggerer has stored
                 # them, so a restart fires a run again rather than never (at least once).
-                if watermark is not None and watermark.to_json() != saved:
-                    saved = await self._save(watermark) or saved
+                if self._watermark is not None and self._watermark.to_json() != self._saved:
+                    self._saved = await self._save(self._watermark) or self._saved
 
     async def _check_spec(self, client: SharedClient) -> None:
         """Fail at once for a spec that does not exist; a transient error leaves it to the list."""

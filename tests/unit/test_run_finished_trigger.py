@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import logging
 import time
@@ -13,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataframer.exceptions import DataframerAuthError, DataframerNotFoundError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.kinds import ResourceKind
 from airflow_provider_dataframer.triggers import run_finished
@@ -408,21 +408,45 @@ async def test_transient_list_errors_are_retried_and_logged_once(
     assert "HTTP 503" in text and "listing works again" in text
 
 
-async def test_a_refused_api_key_ends_the_trigger(dataframer_emulator_factory: Any, monkeypatch: Any) -> None:
+async def gets_paced(watching: Watching, path: str, count: int) -> list[float]:
+    """Wait for ``count`` GETs of ``path`` while the trigger runs; the gaps between them (s)."""
+    deadline = time.monotonic() + 20.0
+    while len(records := watching.emulator.requests(method="GET", path=path)) < count:
+        assert watching.task is not None and not watching.task.done(), "a watcher never ends"
+        assert time.monotonic() < deadline, f"no {count} GETs of {path}"
+        await asyncio.sleep(0.01)
+    times = [record.time for record in records]
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+async def test_a_refused_api_key_is_logged_once_and_checked_again_slowly(
+    dataframer_emulator_factory: Any,
+    monkeypatch: Any,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     server = dataframer_emulator_factory(api_key="the-right-key")
     monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_DEFAULT", connection_json(server.url, "a-wrong-key"))
-    with pytest.raises(DataframerAuthError) as raised:
-        async for _ in watcher(spec_name="*").run():
-            pass
-    assert "a-wrong-key" not in str(raised.value)
+    with caplog.at_level(logging.ERROR):
+        async with Watching(watcher(spec_name="*"), server) as watching:
+            gaps = await gets_paced(watching, RUNS, 3)
+    assert min(gaps) >= run_finished.PERMANENT_ERROR_RECHECK * INTERVAL - 0.01, "not a tight loop"
+    text = caplog.text + capsys.readouterr().out
+    assert text.count("DataframerAuthError") == 1, "logged once, not once per check"
+    assert "a-wrong-key" not in text
 
 
-async def test_a_spec_that_does_not_exist_ends_the_trigger(emulator: EmulatorServer) -> None:
+async def test_a_spec_that_does_not_exist_is_logged_once_and_checked_again_slowly(
+    emulator: EmulatorServer, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = "0b6f0d7e-0000-4000-8000-000000000000"
-    with pytest.raises(DataframerNotFoundError, match=f"spec_id '{missing}' does not exist"):
-        async for _ in watcher(spec_id=missing).run():
-            pass
-    assert emulator.requests(method="GET", path=RUNS) == [], "failed before listing anything"
+    with caplog.at_level(logging.ERROR):
+        async with Watching(watcher(spec_id=missing), emulator) as watching:
+            gaps = await gets_paced(watching, f"specs/{missing}/", 3)
+    assert min(gaps) >= run_finished.PERMANENT_ERROR_RECHECK * INTERVAL - 0.01, "not a tight loop"
+    text = caplog.text + capsys.readouterr().out
+    assert text.count(f"spec_id '{missing}' does not exist") == 1
+    assert emulator.requests(method="GET", path=RUNS) == [], "nothing listed for a missing spec"
 
 
 async def test_a_closed_shared_client_is_not_kept_alive_by_its_run_list(
