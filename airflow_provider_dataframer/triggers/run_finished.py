@@ -15,7 +15,7 @@ import fnmatch
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -311,7 +311,7 @@ class RunFinishedTrigger(_EventTrigger):
                     self._problem = problem
                 await asyncio.sleep(pause)
 
-    async def _watch(self) -> AsyncIterator[TriggerEvent]:
+    async def _watch(self) -> AsyncGenerator[TriggerEvent, None]:
         from airflow_provider_dataframer.triggers.shared_client import shared_client
 
         async with shared_client(self.dataframer_conn_id) as client:
