@@ -10,10 +10,12 @@ imports, and making the trigger says that it needs Airflow 3.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import fnmatch
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +55,14 @@ if they were not yet, and their ids are kept to fire each once.
 
 MIN_POLL_INTERVAL = 1.0
 """The shortest ``poll_interval`` accepted: each poll lists every run of the account."""
+
+SAVE_AFTER_EVENTS = 10.0
+"""
+Seconds after its events were yielded before a watermark is saved (or one interval, if longer).
+
+The triggerer's supervisor stores yielded events on its own loop (about every second); a
+watermark saved before they are stored would lose them if the triggerer stopped in between.
+"""
 
 PERMANENT_ERROR_RECHECK = 10
 """
@@ -157,10 +167,13 @@ class RunFinishedTrigger(_EventTrigger):
     **Once per run, across triggerer restarts.** What was fired is kept as a watermark (the newest
     finish seen minus :data:`LOOKBACK`, and the ids fired since) in the watched asset's state
     store (Airflow 3.3+), which every triggerer reads: a restarted triggerer, or another one that
-    takes the watcher over, goes on from there. The watermark is saved one poll after its events
-    were handed to the triggerer (which stores them within a second or two), so the guarantee is
-    **at least once**: a triggerer that stops within one interval of firing may fire those runs
-    again after its restart. Consumers that must not act twice dedupe on ``run_id``.
+    takes the watcher over, goes on from there. The watermark is saved :data:`SAVE_AFTER_EVENTS`
+    seconds (or one interval, if longer) after its events were handed to the triggerer, which
+    stores them within a second or two when it is healthy. So the guarantee is **at least once**,
+    and it assumes the triggerer stored the events within that delay: a triggerer that stops
+    before the save may fire those runs again after its restart (one that hangs for longer than
+    the delay before storing them could lose them). Consumers that must not act twice dedupe on
+    ``run_id``.
     Without a state store (Airflow 3.0-3.2, a trigger run outside a watcher, or one trigger with
     the same arguments watching several assets), the watermark lives in memory only: each start
     is a first start, so runs that finish while no triggerer runs the watcher are never fired (at
@@ -245,6 +258,8 @@ class RunFinishedTrigger(_EventTrigger):
         self._loaded = False
         self._watermark: Watermark | None = None
         self._saved: dict[str, Any] | None = None
+        self._fired: collections.deque[tuple[float, dict[str, Any]]] = collections.deque()
+        self._unsaved: dict[str, Any] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -334,7 +349,7 @@ class RunFinishedTrigger(_EventTrigger):
                             "/".join(self.statuses),
                             len(self._watermark.seen),
                         )
-                        self._saved = await self._save(self._watermark) or self._saved  # nothing fired
+                        self._saved = await self._save(self._watermark.to_json()) or self._saved
                     else:
                         watermark = self._watermark
                         new = sorted(
@@ -344,11 +359,26 @@ class RunFinishedTrigger(_EventTrigger):
                         for run in new:
                             yield TriggerEvent(await self._payload(client, run))
                         watermark.record((run.run_id, run.finished) for run in new)
+                        if new:
+                            self._fired.append((time.monotonic(), watermark.to_json()))
                 await asyncio.sleep(pause)
-                # Saved one interval after its events were yielded: by now the triggerer has stored
-                # them, so a restart fires a run again rather than never (at least once).
-                if self._watermark is not None and self._watermark.to_json() != self._saved:
-                    self._saved = await self._save(self._watermark) or self._saved
+                await self._save_stored_events()
+
+    async def _save_stored_events(self) -> None:
+        """
+        Save the watermark of the events yielded at least ``SAVE_AFTER_EVENTS`` (or one interval) ago.
+
+        By then the triggerer has stored them (its supervisor does so on a loop of its own), so a
+        restart fires a run again rather than never (at least once). Events that keep coming do
+        not hold the save back: each poll's watermark is saved once it is old enough.
+        """
+        due = time.monotonic() - max(self.poll_interval, SAVE_AFTER_EVENTS)
+        while self._fired and self._fired[0][0] <= due:
+            self._unsaved = self._fired.popleft()[1]
+        if self._unsaved is not None and self._unsaved != self._saved:
+            saved = await self._save(self._unsaved)
+            if saved is not None:
+                self._saved, self._unsaved = saved, None
 
     async def _check_spec(self, client: SharedClient) -> None:
         """Fail at once for a spec that does not exist; a transient error leaves it to the list."""
@@ -476,11 +506,11 @@ class RunFinishedTrigger(_EventTrigger):
             return watermark, (watermark.to_json() if watermark is not None else None)
         return None, None
 
-    async def _save(self, watermark: Watermark) -> dict[str, Any] | None:
+    async def _save(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """Store ``state`` (a watermark's JSON); what was stored, None if nothing was."""
         store = self._store()
         if store is None:
             return None
-        state = watermark.to_json()
         try:
             await store.aset(self.state_key, state)
         except Exception as exc:  # the next interval tries again

@@ -69,6 +69,7 @@ class FailingStateStore(MemoryStateStore):
 @pytest.fixture(autouse=True)
 def short_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run_finished, "MIN_POLL_INTERVAL", 0.0)
+    monkeypatch.setattr(run_finished, "SAVE_AFTER_EVENTS", 0.0)
 
 
 @pytest.fixture
@@ -307,6 +308,22 @@ async def test_a_restart_does_not_refire_and_goes_on_from_the_saved_watermark(
     async with Watching(again, emulator) as second:
         await second.polls(3)
     assert [e["run_id"] for e in second.events] == [while_down], "only the run it had not fired"
+
+
+async def test_the_watermark_is_not_saved_before_the_events_can_be_stored(
+    emulator: EmulatorServer, sdk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_finished, "SAVE_AFTER_EVENTS", 3600.0)
+    store = MemoryStateStore()
+    spec_id = make_spec(sdk, "stored first")
+    async with Watching(watcher(store, spec_id=spec_id), emulator) as watching:
+        await watching.polls(1)
+        assert store.writes == 1, "the baseline fires nothing: saved at once"
+        fired = await asyncio.to_thread(finished_run, sdk, spec_id)
+        await watching.polls(4)
+    assert [e["run_id"] for e in watching.events] == [fired]
+    assert store.writes == 1, "not saved while the triggerer may not have stored the event yet"
+    assert fired not in json.loads(store.values[watching.trigger.state_key])["seen"]
 
 
 async def test_a_state_store_down_at_start_is_read_again_and_keeps_saving(
