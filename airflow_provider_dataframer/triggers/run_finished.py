@@ -260,6 +260,7 @@ class RunFinishedTrigger(_EventTrigger):
         self._saved: dict[str, Any] | None = None
         self._fired: collections.deque[tuple[float, dict[str, Any]]] = collections.deque()
         self._unsaved: dict[str, Any] | None = None
+        self._seen_finished: dict[str, datetime] = {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -287,7 +288,12 @@ class RunFinishedTrigger(_EventTrigger):
         return STATE_KEY_PREFIX + hashlib.sha256(watched.encode()).hexdigest()[:16]
 
     def matches(self, item: Any) -> FinishedRun | None:
-        """The listed run as a :class:`FinishedRun` if it is watched and in a watched status."""
+        """
+        The listed run as a :class:`FinishedRun` if it is watched and in a watched status.
+
+        A run listed without ``completed_at`` finished, as far as the watcher knows, when it first
+        saw it finished (after a restart, that is seen anew: such a run may fire again then).
+        """
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             return None
         status = item.get("status")
@@ -300,8 +306,11 @@ class RunFinishedTrigger(_EventTrigger):
             item["spec_name"], self.spec_name or ""
         ):
             return None
-        finished = _utc(item.get("completed_at")) or _utc(item.get("created_at"))
-        return None if finished is None else FinishedRun(item, finished)
+        finished = _utc(item.get("completed_at"))
+        if finished is None:
+            # Not created_at: it may be far below the watermark's floor, and the run never fire.
+            finished = self._seen_finished.setdefault(item["id"], datetime.now(timezone.utc))
+        return FinishedRun(item, finished)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await asyncio.to_thread(import_waiting_stack)
@@ -341,14 +350,25 @@ class RunFinishedTrigger(_EventTrigger):
                 if listed is not None:
                     asked, items = listed
                     finished = [run for run in map(self.matches, items) if run is not None]
+                    still_listed = {run.run_id for run in finished}
+                    for gone in self._seen_finished.keys() - still_listed:
+                        del self._seen_finished[gone]
                     if self._watermark is None:  # first start: what has finished is the baseline
                         self._watermark = self._baseline(finished)
-                        self.log.info(
-                            "Watching Dataframer runs of %s (%s): %d already finished, not fired.",
-                            self._watched(),
-                            "/".join(self.statuses),
-                            len(self._watermark.seen),
-                        )
+                        if self._watermark.floor is not None and not self._watermark.seen:
+                            self.log.info(
+                                "Watching Dataframer runs of %s (%s): firing those finished since %s.",
+                                self._watched(),
+                                "/".join(self.statuses),
+                                self._watermark.floor.isoformat(),
+                            )
+                        else:
+                            self.log.info(
+                                "Watching Dataframer runs of %s (%s): %d already finished, not fired.",
+                                self._watched(),
+                                "/".join(self.statuses),
+                                len(self._watermark.seen),
+                            )
                         self._saved = await self._save(self._watermark.to_json()) or self._saved
                     else:
                         watermark = self._watermark

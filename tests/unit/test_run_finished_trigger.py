@@ -10,6 +10,7 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -217,6 +218,23 @@ def test_the_watermark_keeps_only_the_lookback_window() -> None:
     assert watermark.is_new("late", late), "shown late, within the lookback: still fired"
     assert Watermark.from_json(json.loads(json.dumps(watermark.to_json()))) == watermark
     assert Watermark.from_json("garbage") is None
+
+
+def test_a_run_listed_without_completed_at_finished_when_first_seen_so() -> None:
+    trigger = RunFinishedTrigger(spec_name="*")
+    item = {
+        "id": "r1",
+        "spec_name": "tickets",
+        "status": "SUCCEEDED",
+        "created_at": "2000-01-01T00:00:00Z",
+        "completed_at": None,
+    }
+    watermark = Watermark(floor=run_finished._utc("2026-05-01T00:00:00Z"))
+    seen = trigger.matches(item)
+    assert seen is not None and seen.finished > datetime.now(timezone.utc) - timedelta(minutes=1)
+    assert watermark.is_new(seen.run_id, seen.finished), "not its created_at, below the floor"
+    again = trigger.matches(item)
+    assert again is not None and again.finished == seen.finished, "the first sighting counts"
 
 
 async def test_a_run_finished_before_start_does_not_fire_one_finished_after_fires_once(
