@@ -10,14 +10,14 @@ imports, and making the trigger says that it needs Airflow 3.
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import collections
+import contextlib
 import fnmatch
 import hashlib
 import json
 import time
 import uuid
-import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ except ImportError:  # Airflow 2: no event-driven scheduling
     EVENT_TRIGGERS_SUPPORTED = False
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.triggers.shared_client import SharedClient
+    from airflow_provider_dataframer.triggers.shared_client import RunList, SharedClient
 
 RUN_TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
 """The statuses in which a run is finished (today's API spelling), the default of ``statuses``."""
@@ -55,6 +55,21 @@ if they were not yet, and their ids are kept to fire each once.
 
 MIN_POLL_INTERVAL = 1.0
 """The shortest ``poll_interval`` accepted: each poll lists every run of the account."""
+
+SAVE_AFTER_EVENTS = 10.0
+"""
+Seconds after its events were yielded before a watermark is saved (or one interval, if longer).
+
+The triggerer's supervisor stores yielded events on its own loop (about every second); a
+watermark saved before they are stored would lose them if the triggerer stopped in between.
+"""
+
+PERMANENT_ERROR_RECHECK = 10
+"""
+After an error that waiting does not fix (a refused API key, a missing connection or spec), the
+watcher logs it once and checks again every this many intervals, instead of ending: a watcher
+that ends is started again by the triggerer at once, as long as its asset is watched.
+"""
 
 STATE_KEY_PREFIX = "dataframer.run_finished."
 """The asset state store key of a watcher: this prefix and a digest of what it watches."""
@@ -131,51 +146,6 @@ class FinishedRun:
         return str(self.item["id"])
 
 
-class _RunList:
-    """
-    The run list calls of one shared client, shared by its watchers.
-
-    A watcher takes the latest answer if it was asked for after the watcher's previous poll and is
-    younger than the watcher's interval; otherwise it starts the next call (joined by every
-    watcher that polls while it is in flight). Several watchers: still one list call per interval.
-    """
-
-    def __init__(self, client: SharedClient) -> None:
-        self._client = client
-        self._answer: tuple[float, list[Any]] | None = None
-        self._call: asyncio.Task[tuple[float, list[Any]]] | None = None
-
-    async def latest(self, newer_than: float, max_age: float) -> tuple[float, list[Any]]:
-        answer = self._answer
-        if answer is not None and answer[0] > newer_than and time.monotonic() - answer[0] < max_age:
-            return answer
-        if self._call is None:
-            # In a context of its own: the call serves every watcher, not the one that started it.
-            self._call = contextvars.Context().run(asyncio.ensure_future, self._list_once())
-        return await asyncio.shield(self._call)
-
-    async def _list_once(self) -> tuple[float, list[Any]]:
-        from airflow_provider_dataframer.kinds import RUN
-
-        asked = time.monotonic()
-        try:
-            items = await self._client.list_statuses(RUN)
-        finally:
-            self._call = None
-        self._answer = (asked, items)
-        return self._answer
-
-
-_RUN_LISTS: weakref.WeakKeyDictionary[SharedClient, _RunList] = weakref.WeakKeyDictionary()
-
-
-def _run_list(client: SharedClient) -> _RunList:
-    found = _RUN_LISTS.get(client)
-    if found is None:
-        found = _RUN_LISTS[client] = _RunList(client)
-    return found
-
-
 class RunFinishedTrigger(_EventTrigger):
     """
     Fire once for each Dataframer run of a spec (or of specs whose name matches) that finishes.
@@ -192,22 +162,29 @@ class RunFinishedTrigger(_EventTrigger):
 
     (``samples_requested`` is read with one ``GET runs/{id}/`` per fired run, None if that
     fails). Runs that had already finished when the watcher first started are not fired, unless
-    ``finished_after`` asks for them.
+    ``finished_after`` asks for them (only with a state store, see below).
 
     **Once per run, across triggerer restarts.** What was fired is kept as a watermark (the newest
     finish seen minus :data:`LOOKBACK`, and the ids fired since) in the watched asset's state
     store (Airflow 3.3+), which every triggerer reads: a restarted triggerer, or another one that
-    takes the watcher over, goes on from there. The watermark is saved one poll after its events
-    were handed to the triggerer (which stores them within a second or two), so the guarantee is
-    **at least once**: a triggerer that stops within one interval of firing may fire those runs
-    again after its restart. Consumers that must not act twice dedupe on ``run_id``.
+    takes the watcher over, goes on from there. The watermark is saved :data:`SAVE_AFTER_EVENTS`
+    seconds (or one interval, if longer) after its events were handed to the triggerer, which
+    stores them within a second or two when it is healthy. So the guarantee is **at least once**,
+    and it assumes the triggerer stored the events within that delay: a triggerer that stops
+    before the save may fire those runs again after its restart (one that hangs for longer than
+    the delay before storing them could lose them). Consumers that must not act twice dedupe on
+    ``run_id``.
     Without a state store (Airflow 3.0-3.2, a trigger run outside a watcher, or one trigger with
-    the same arguments watching several assets), the watermark lives in memory only: runs that
-    finish while no triggerer runs the watcher are never fired (at most once).
+    the same arguments watching several assets), the watermark lives in memory only: each start
+    is a first start, so runs that finish while no triggerer runs the watcher are never fired (at
+    most once), and ``finished_after`` is ignored (with a warning), since it would fire the same
+    runs again on every start.
 
     Transient errors (5xx, timeouts, 429) are logged once per change and retried at the next
-    interval (or after ``Retry-After``); a refused API key (401/403), a missing connection or a
-    ``spec_id`` that does not exist end the trigger with an error.
+    interval (or after ``Retry-After``). A refused API key (401/403), a missing connection or a
+    ``spec_id`` that does not exist are logged once at error level and checked again every
+    :data:`PERMANENT_ERROR_RECHECK` intervals: the trigger does not end, since the triggerer would
+    start it again at once (a tight loop) as long as its asset is watched.
 
     :param spec_id: watch the runs of this spec (exactly one of ``spec_id`` and ``spec_name``).
     :param spec_name: watch the runs of the specs whose name matches this pattern (``fnmatch``,
@@ -216,8 +193,9 @@ class RunFinishedTrigger(_EventTrigger):
         ``FAILED``, ``CANCELED``); e.g. ``["SUCCEEDED"]`` for successes only.
     :param dataframer_conn_id: the Airflow connection id.
     :param poll_interval: seconds between two list calls (at least 1).
-    :param finished_after: ISO 8601 time; when the watcher starts with nothing saved, also fire the
-        runs that finished after it (default: none of those finished before the start).
+    :param finished_after: ISO 8601 time; when the watcher first starts with a state store and
+        nothing saved in it, also fire the runs that finished after it (default: none of those
+        finished before the start). Ignored without a state store.
     """
 
     def __init__(
@@ -277,6 +255,12 @@ class RunFinishedTrigger(_EventTrigger):
             )
         self.finished_after = finished_after
         self._problem: str | None = None
+        self._loaded = False
+        self._watermark: Watermark | None = None
+        self._saved: dict[str, Any] | None = None
+        self._fired: collections.deque[tuple[float, dict[str, Any]]] = collections.deque()
+        self._unsaved: dict[str, Any] | None = None
+        self._seen_finished: dict[str, datetime] = {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -304,7 +288,12 @@ class RunFinishedTrigger(_EventTrigger):
         return STATE_KEY_PREFIX + hashlib.sha256(watched.encode()).hexdigest()[:16]
 
     def matches(self, item: Any) -> FinishedRun | None:
-        """The listed run as a :class:`FinishedRun` if it is watched and in a watched status."""
+        """
+        The listed run as a :class:`FinishedRun` if it is watched and in a watched status.
+
+        A run listed without ``completed_at`` finished, as far as the watcher knows, when it first
+        saw it finished (after a restart, that is seen anew: such a run may fire again then).
+        """
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             return None
         status = item.get("status")
@@ -317,33 +306,72 @@ class RunFinishedTrigger(_EventTrigger):
             item["spec_name"], self.spec_name or ""
         ):
             return None
-        finished = _utc(item.get("completed_at")) or _utc(item.get("created_at"))
-        return None if finished is None else FinishedRun(item, finished)
+        finished = _utc(item.get("completed_at"))
+        if finished is None:
+            # Not created_at: it may be far below the watermark's floor, and the run never fire.
+            finished = self._seen_finished.setdefault(item["id"], datetime.now(timezone.utc))
+        return FinishedRun(item, finished)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await asyncio.to_thread(import_waiting_stack)
+        while True:
+            try:
+                async with contextlib.aclosing(self._watch()) as events:
+                    async for event in events:
+                        yield event
+            except Exception as exc:
+                # Raising would not end a watcher: the triggerer starts it again within a second
+                # while its asset is watched, a tight loop of lookups, requests and error logs.
+                pause = self.poll_interval * PERMANENT_ERROR_RECHECK
+                problem = f"{type(exc).__name__}: {exc}"
+                if problem != self._problem:
+                    self.log.error(
+                        "Dataframer runs of %s: %s. Nothing fires until this is fixed; checking "
+                        "again every %g s.",
+                        self._watched(),
+                        problem,
+                        pause,
+                    )
+                    self._problem = problem
+                await asyncio.sleep(pause)
+
+    async def _watch(self) -> AsyncGenerator[TriggerEvent, None]:
         from airflow_provider_dataframer.triggers.shared_client import shared_client
 
         async with shared_client(self.dataframer_conn_id) as client:
-            runs = _run_list(client)
+            runs = client.runs()
             await self._check_spec(client)
-            watermark, saved = await self._load()
+            if not self._loaded:
+                self._watermark, self._saved = await self._load()
+                self._loaded = True
             asked = -float("inf")
             while True:
                 listed, pause = await self._poll(runs, asked)
                 if listed is not None:
                     asked, items = listed
                     finished = [run for run in map(self.matches, items) if run is not None]
-                    if watermark is None:  # first start: what has finished already is the baseline
-                        watermark = self._baseline(finished)
-                        self.log.info(
-                            "Watching Dataframer runs of %s (%s): %d already finished, not fired.",
-                            self._watched(),
-                            "/".join(self.statuses),
-                            len(watermark.seen),
-                        )
-                        saved = await self._save(watermark) or saved  # nothing fired: saved at once
+                    still_listed = {run.run_id for run in finished}
+                    for gone in self._seen_finished.keys() - still_listed:
+                        del self._seen_finished[gone]
+                    if self._watermark is None:  # first start: what has finished is the baseline
+                        self._watermark = self._baseline(finished)
+                        if self._watermark.floor is not None and not self._watermark.seen:
+                            self.log.info(
+                                "Watching Dataframer runs of %s (%s): firing those finished since %s.",
+                                self._watched(),
+                                "/".join(self.statuses),
+                                self._watermark.floor.isoformat(),
+                            )
+                        else:
+                            self.log.info(
+                                "Watching Dataframer runs of %s (%s): %d already finished, not fired.",
+                                self._watched(),
+                                "/".join(self.statuses),
+                                len(self._watermark.seen),
+                            )
+                        self._saved = await self._save(self._watermark.to_json()) or self._saved
                     else:
+                        watermark = self._watermark
                         new = sorted(
                             (run for run in finished if watermark.is_new(run.run_id, run.finished)),
                             key=lambda run: (run.finished, run.run_id),
@@ -351,11 +379,26 @@ class RunFinishedTrigger(_EventTrigger):
                         for run in new:
                             yield TriggerEvent(await self._payload(client, run))
                         watermark.record((run.run_id, run.finished) for run in new)
+                        if new:
+                            self._fired.append((time.monotonic(), watermark.to_json()))
                 await asyncio.sleep(pause)
-                # Saved one interval after its events were yielded: by now the triggerer has stored
-                # them, so a restart fires a run again rather than never (at least once).
-                if watermark is not None and watermark.to_json() != saved:
-                    saved = await self._save(watermark) or saved
+                await self._save_stored_events()
+
+    async def _save_stored_events(self) -> None:
+        """
+        Save the watermark of the events yielded at least ``SAVE_AFTER_EVENTS`` (or one interval) ago.
+
+        By then the triggerer has stored them (its supervisor does so on a loop of its own), so a
+        restart fires a run again rather than never (at least once). Events that keep coming do
+        not hold the save back: each poll's watermark is saved once it is old enough.
+        """
+        due = time.monotonic() - max(self.poll_interval, SAVE_AFTER_EVENTS)
+        while self._fired and self._fired[0][0] <= due:
+            self._unsaved = self._fired.popleft()[1]
+        if self._unsaved is not None and self._unsaved != self._saved:
+            saved = await self._save(self._unsaved)
+            if saved is not None:
+                self._saved, self._unsaved = saved, None
 
     async def _check_spec(self, client: SharedClient) -> None:
         """Fail at once for a spec that does not exist; a transient error leaves it to the list."""
@@ -380,7 +423,7 @@ class RunFinishedTrigger(_EventTrigger):
                 raise
             self._report(f"could not check spec {self.spec_id} yet ({exc})")
 
-    async def _poll(self, runs: _RunList, asked: float) -> tuple[tuple[float, list[Any]] | None, float]:
+    async def _poll(self, runs: RunList, asked: float) -> tuple[tuple[float, list[Any]] | None, float]:
         """
         One list answer (None after a transient error, logged once per change) and the pause
         before the next (longer when the server asked with ``Retry-After``).
@@ -406,8 +449,15 @@ class RunFinishedTrigger(_EventTrigger):
 
     def _baseline(self, finished: list[FinishedRun]) -> Watermark:
         start = _utc(self.finished_after)
-        if start is not None:
+        if start is not None and self._store() is not None:
             return Watermark(floor=start)
+        if start is not None:
+            # In memory only, every start would be a first start and fire the same runs again.
+            self.log.warning(
+                "Dataframer runs of %s: finished_after is ignored without an asset state store "
+                "(Airflow 3.3+, one watched asset); the runs finished before now do not fire.",
+                self._watched(),
+            )
         watermark = Watermark()
         watermark.record((run.run_id, run.finished) for run in finished)
         return watermark
@@ -440,28 +490,47 @@ class RunFinishedTrigger(_EventTrigger):
         }
 
     async def _load(self) -> tuple[Watermark | None, dict[str, Any] | None]:
-        """The saved watermark (None: first start) and what is saved, as stored."""
-        store = self._store()
-        if store is None:
-            return None, None
-        try:
-            stored = await store.aget(self.state_key)
-        except Exception as exc:
-            self.log.warning(
-                "Cannot read this watcher's state from the asset state store (%s): runs that "
-                "finish while it is not running will not fire.",
-                exc,
-            )
-            self.asset_state_store = None
-            return None, None
-        watermark = Watermark.from_json(stored)
-        return watermark, (watermark.to_json() if watermark is not None else None)
+        """
+        The saved watermark (None: first start) and what is saved, as stored.
 
-    async def _save(self, watermark: Watermark) -> dict[str, Any] | None:
+        A store that cannot be read yet is read again every interval before anything is listed:
+        a baseline taken meanwhile would never fire the runs that finished while the watcher was
+        down. Only a store that can never answer (one trigger watching several assets) is dropped.
+        """
+        failing = False
+        while (store := self._store()) is not None:
+            try:
+                stored = await store.aget(self.state_key)
+            except Exception as exc:
+                if _several_assets(exc):
+                    self.log.warning(
+                        "This watcher has no single asset state store (%s): its state lives in "
+                        "memory, and runs that finish while it is not running will not fire.",
+                        exc,
+                    )
+                    self.asset_state_store = None
+                    break
+                if not failing:
+                    self.log.warning(
+                        "Cannot read this watcher's state from the asset state store (%s); "
+                        "trying again every %g s before watching.",
+                        exc,
+                        self.poll_interval,
+                    )
+                    failing = True
+                await asyncio.sleep(self.poll_interval)
+                continue
+            if failing:
+                self.log.info("This watcher's state is readable again.")
+            watermark = Watermark.from_json(stored)
+            return watermark, (watermark.to_json() if watermark is not None else None)
+        return None, None
+
+    async def _save(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """Store ``state`` (a watermark's JSON); what was stored, None if nothing was."""
         store = self._store()
         if store is None:
             return None
-        state = watermark.to_json()
         try:
             await store.aset(self.state_key, state)
         except Exception as exc:  # the next interval tries again
@@ -475,6 +544,19 @@ class RunFinishedTrigger(_EventTrigger):
 
     def _watched(self) -> str:
         return f"spec {self.spec_id}" if self.spec_id is not None else f"specs named {self.spec_name!r}"
+
+
+def _several_assets(error: Exception) -> bool:
+    """
+    Whether reading the state store failed because the trigger watches several assets.
+
+    Airflow's accessor raises a plain ``ValueError`` then (it cannot tell which asset to use): that
+    never changes, unlike a failed call to the API server. A value that does not parse is a
+    pydantic ``ValidationError`` (also a ``ValueError``), which may be transient.
+    """
+    from pydantic import ValidationError
+
+    return type(error) is ValueError and not isinstance(error, ValidationError)
 
 
 def _checked_statuses(statuses: Sequence[str] | None) -> tuple[str, ...]:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import itertools
 import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from airflow_provider_dataframer.exceptions import DataframerAuthError, DataframerNotFoundError
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
+from airflow_provider_dataframer.kinds import ResourceKind
 from airflow_provider_dataframer.triggers import run_finished
 from airflow_provider_dataframer.triggers.run_finished import (
     EVENT_TRIGGERS_SUPPORTED,
     RunFinishedTrigger,
     Watermark,
 )
+from airflow_provider_dataframer.triggers.shared_client import RunList, SharedClient, open_clients
 from dataframer_emulator.server import EmulatorServer
 from tests.conftest import connection_json
 
@@ -46,9 +51,26 @@ class MemoryStateStore:
         self.writes += 1
 
 
+class FailingStateStore(MemoryStateStore):
+    """A state store whose first ``failures`` reads raise ``error``."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        super().__init__()
+        self.failures = failures
+        self.error = error
+        self.reads = 0
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise self.error
+        return await super().aget(key, default)
+
+
 @pytest.fixture(autouse=True)
 def short_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run_finished, "MIN_POLL_INTERVAL", 0.0)
+    monkeypatch.setattr(run_finished, "SAVE_AFTER_EVENTS", 0.0)
 
 
 @pytest.fixture
@@ -198,6 +220,23 @@ def test_the_watermark_keeps_only_the_lookback_window() -> None:
     assert Watermark.from_json("garbage") is None
 
 
+def test_a_run_listed_without_completed_at_finished_when_first_seen_so() -> None:
+    trigger = RunFinishedTrigger(spec_name="*")
+    item = {
+        "id": "r1",
+        "spec_name": "tickets",
+        "status": "SUCCEEDED",
+        "created_at": "2000-01-01T00:00:00Z",
+        "completed_at": None,
+    }
+    watermark = Watermark(floor=run_finished._utc("2026-05-01T00:00:00Z"))
+    seen = trigger.matches(item)
+    assert seen is not None and seen.finished > datetime.now(timezone.utc) - timedelta(minutes=1)
+    assert watermark.is_new(seen.run_id, seen.finished), "not its created_at, below the floor"
+    again = trigger.matches(item)
+    assert again is not None and again.finished == seen.finished, "the first sighting counts"
+
+
 async def test_a_run_finished_before_start_does_not_fire_one_finished_after_fires_once(
     emulator: EmulatorServer, sdk: Any
 ) -> None:
@@ -289,6 +328,55 @@ async def test_a_restart_does_not_refire_and_goes_on_from_the_saved_watermark(
     assert [e["run_id"] for e in second.events] == [while_down], "only the run it had not fired"
 
 
+async def test_the_watermark_is_not_saved_before_the_events_can_be_stored(
+    emulator: EmulatorServer, sdk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_finished, "SAVE_AFTER_EVENTS", 3600.0)
+    store = MemoryStateStore()
+    spec_id = make_spec(sdk, "stored first")
+    async with Watching(watcher(store, spec_id=spec_id), emulator) as watching:
+        await watching.polls(1)
+        assert store.writes == 1, "the baseline fires nothing: saved at once"
+        fired = await asyncio.to_thread(finished_run, sdk, spec_id)
+        await watching.polls(4)
+    assert [e["run_id"] for e in watching.events] == [fired]
+    assert store.writes == 1, "not saved while the triggerer may not have stored the event yet"
+    assert fired not in json.loads(store.values[watching.trigger.state_key])["seen"]
+
+
+async def test_a_state_store_down_at_start_is_read_again_and_keeps_saving(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    healthy = MemoryStateStore()
+    spec_id = make_spec(sdk, "store down")
+    async with Watching(watcher(healthy, spec_id=spec_id), emulator) as first:
+        await first.polls(1)
+    while_down = finished_run(sdk, spec_id)
+
+    store = FailingStateStore(failures=3, error=RuntimeError("API server unreachable"))
+    store.values = dict(healthy.values)
+    again = RunFinishedTrigger(**first.trigger.serialize()[1])
+    again.asset_state_store = store  # type: ignore[assignment]
+    async with Watching(again, emulator) as second:
+        await second.polls(3)
+    assert store.reads == 4, "read again until it answers"
+    assert [e["run_id"] for e in second.events] == [while_down], "the saved watermark was used"
+    assert while_down in json.loads(store.values[again.state_key])["seen"], "and saving goes on"
+
+
+async def test_a_trigger_watching_several_assets_keeps_its_state_in_memory(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    spec_id = make_spec(sdk, "several assets")
+    store = FailingStateStore(failures=1_000, error=ValueError("Task has 2 concrete inlets and outlets"))
+    async with Watching(watcher(store, spec_id=spec_id), emulator) as watching:
+        await watching.polls(1)
+        fired = await asyncio.to_thread(finished_run, sdk, spec_id)
+        await watching.polls(2)
+    assert [e["run_id"] for e in watching.events] == [fired]
+    assert store.reads == 1 and store.writes == 0, "a store that can never answer is not asked again"
+
+
 async def test_without_a_saved_watermark_a_restart_refires_nothing_old(
     emulator: EmulatorServer, sdk: Any
 ) -> None:
@@ -303,14 +391,39 @@ async def test_without_a_saved_watermark_a_restart_refires_nothing_old(
     assert second.events == [], "no store: a new start is a new baseline (at most once)"
 
 
-async def test_finished_after_asks_for_the_runs_before_the_start(emulator: EmulatorServer, sdk: Any) -> None:
+async def test_finished_after_asks_for_the_runs_before_the_first_start(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    store = MemoryStateStore()
     spec_id = make_spec(sdk, "backfilled")
     early = finished_run(sdk, spec_id)
     async with Watching(
-        watcher(spec_id=spec_id, finished_after="2000-01-01T00:00:00Z"), emulator
+        watcher(store, spec_id=spec_id, finished_after="2000-01-01T00:00:00Z"), emulator
     ) as watching:
         await watching.polls(3)
     assert [e["run_id"] for e in watching.events] == [early]
+
+    again = RunFinishedTrigger(**watching.trigger.serialize()[1])
+    again.asset_state_store = store  # type: ignore[assignment]
+    async with Watching(again, emulator) as restarted:
+        await restarted.polls(3)
+    assert restarted.events == [], "finished_after counts on the first start only"
+
+
+async def test_finished_after_without_a_state_store_is_ignored_not_refired_on_each_start(
+    emulator: EmulatorServer, sdk: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_id = make_spec(sdk, "no store")
+    finished_run(sdk, spec_id)
+    for _start in range(2):
+        with caplog.at_level(logging.WARNING):
+            async with Watching(
+                watcher(spec_id=spec_id, finished_after="2000-01-01T00:00:00Z"), emulator
+            ) as watching:
+                await watching.polls(2)
+        assert watching.events == [], "in memory, every start would fire the same runs again"
+    text = caplog.text + capsys.readouterr().out
+    assert text.count("finished_after is ignored without an asset state store") == 2, "once per start"
 
 
 async def test_transient_list_errors_are_retried_and_logged_once(
@@ -330,18 +443,86 @@ async def test_transient_list_errors_are_retried_and_logged_once(
     assert "HTTP 503" in text and "listing works again" in text
 
 
-async def test_a_refused_api_key_ends_the_trigger(dataframer_emulator_factory: Any, monkeypatch: Any) -> None:
+async def gets_paced(watching: Watching, path: str, count: int) -> list[float]:
+    """Wait for ``count`` GETs of ``path`` while the trigger runs; the gaps between them (s)."""
+    deadline = time.monotonic() + 20.0
+    while len(records := watching.emulator.requests(method="GET", path=path)) < count:
+        assert watching.task is not None and not watching.task.done(), "a watcher never ends"
+        assert time.monotonic() < deadline, f"no {count} GETs of {path}"
+        await asyncio.sleep(0.01)
+    times = [record.time for record in records]
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+async def test_a_refused_api_key_is_logged_once_and_checked_again_slowly(
+    dataframer_emulator_factory: Any,
+    monkeypatch: Any,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     server = dataframer_emulator_factory(api_key="the-right-key")
     monkeypatch.setenv("AIRFLOW_CONN_DATAFRAMER_DEFAULT", connection_json(server.url, "a-wrong-key"))
-    with pytest.raises(DataframerAuthError) as raised:
-        async for _ in watcher(spec_name="*").run():
-            pass
-    assert "a-wrong-key" not in str(raised.value)
+    with caplog.at_level(logging.ERROR):
+        async with Watching(watcher(spec_name="*"), server) as watching:
+            gaps = await gets_paced(watching, RUNS, 3)
+    assert min(gaps) >= run_finished.PERMANENT_ERROR_RECHECK * INTERVAL - 0.01, "not a tight loop"
+    text = caplog.text + capsys.readouterr().out
+    assert text.count("DataframerAuthError") == 1, "logged once, not once per check"
+    assert "a-wrong-key" not in text
 
 
-async def test_a_spec_that_does_not_exist_ends_the_trigger(emulator: EmulatorServer) -> None:
+async def test_a_spec_that_does_not_exist_is_logged_once_and_checked_again_slowly(
+    emulator: EmulatorServer, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = "0b6f0d7e-0000-4000-8000-000000000000"
-    with pytest.raises(DataframerNotFoundError, match=f"spec_id '{missing}' does not exist"):
-        async for _ in watcher(spec_id=missing).run():
-            pass
-    assert emulator.requests(method="GET", path=RUNS) == [], "failed before listing anything"
+    with caplog.at_level(logging.ERROR):
+        async with Watching(watcher(spec_id=missing), emulator) as watching:
+            gaps = await gets_paced(watching, f"specs/{missing}/", 3)
+    assert min(gaps) >= run_finished.PERMANENT_ERROR_RECHECK * INTERVAL - 0.01, "not a tight loop"
+    text = caplog.text + capsys.readouterr().out
+    assert text.count(f"spec_id '{missing}' does not exist") == 1
+    assert emulator.requests(method="GET", path=RUNS) == [], "nothing listed for a missing spec"
+
+
+async def test_a_closed_shared_client_is_not_kept_alive_by_its_run_list(
+    emulator: EmulatorServer, sdk: Any
+) -> None:
+    spec_id = make_spec(sdk, "let go")
+    async with Watching(watcher(spec_id=spec_id), emulator) as watching:
+        await watching.polls(1)
+        [client] = open_clients()
+        gone = weakref.ref(client)
+        del client
+    del watching  # the cancelled task's traceback holds the trigger's frames
+    for _ in range(3):  # and its callbacks, until the loop has run them
+        await asyncio.sleep(0)
+    gc.collect()
+    assert gone() is None, "closed: the client, its hook and its last run list are freed"
+
+
+class ListNeverAnswers:
+    """A shared client's list call that never answers until cancelled."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def list_statuses(self, kind: ResourceKind) -> list[Any]:
+        self.started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+async def test_closing_the_run_list_cancels_its_call_in_flight() -> None:
+    client = ListNeverAnswers()
+    runs = RunList(client)  # type: ignore[arg-type]  # only list_statuses is called
+    waiter = asyncio.ensure_future(runs.latest(newer_than=-float("inf"), max_age=1.0))
+    await client.started.wait()
+    runs.close()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
+def test_a_shared_client_keeps_one_run_list() -> None:
+    client = SharedClient.__new__(SharedClient)
+    client._runs = None
+    assert client.runs() is client.runs()
