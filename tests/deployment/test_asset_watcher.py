@@ -8,11 +8,13 @@ down (its watermark is in the asset state store). Run with ``bash tests/deployme
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from airflow_provider_dataframer.triggers.run_finished import SAVE_AFTER_EVENTS
 from tests.deployment.harness import DAG_PARSE_TIMEOUT, RUN_TIMEOUT, Deployment, say, wait_for
 
 pytestmark = pytest.mark.deployment
@@ -25,6 +27,9 @@ RUNS_LIST = "/_emulator/requests?method=GET&path=runs/"
 # and a restarted triggerer takes the watcher over once the old one's heartbeat has expired.
 WATCHER_START_TIMEOUT = 240.0
 QUIET_POLLS = 5
+# The watcher saves what it fired SAVE_AFTER_EVENTS after firing, between a sleep and its next
+# list call: this many list calls after firing (1 s apart at least), the save is done.
+SAVED_POLLS = math.ceil(SAVE_AFTER_EVENTS / 1.0) + 2
 
 
 @pytest.fixture
@@ -121,6 +126,7 @@ def test_a_run_finished_outside_airflow_runs_the_watcher_dag_once_across_a_resta
         assert before != fired
 
     with deployment.phases.phase("restart the triggerer: what it fired stays fired, what it missed fires"):
+        wait_for_polls(deployment, SAVED_POLLS)  # at least once: a restart before the save may refire
         old = deployment.components["triggerer"]
         old.stop()
         # Finished while no triggerer runs the watcher: only a watermark kept outside the
