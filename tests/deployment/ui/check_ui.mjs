@@ -2,8 +2,8 @@
 //
 // It observes and reports; tests/deployment/test_ui.py asserts. Usage:
 //   node check_ui.mjs <config.json> <result.json>
-// The config names the api-server, the admin's credentials, the connections to test and the task
-// instance whose extra link to check (see test_ui.py). Each step is independent: a failing step
+// The config names the api-server, the admin's credentials, the connections to test, the task
+// instance whose extra link to check and the asset whose graph to read (see test_ui.py). Each step is independent: a failing step
 // records its error and a screenshot and the next steps still run. Screenshots go to the config's
 // screenshotDir. Exit code 0 when the result was written, whatever it says.
 
