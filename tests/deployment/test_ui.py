@@ -4,8 +4,9 @@ The Airflow UI in a real headless browser, against the deployment of ``test_depl
 Debian's ``chromium`` (never a downloaded browser) is driven by ``playwright-core`` (in
 ``tests/deployment/ui/node_modules``), both installed when missing by ``tests/deployment/ui/install.sh``
 (``run.sh --ui`` runs it before pytest), through
-``tests/deployment/ui/check_ui.mjs``, which logs in, fills the connection form, clicks "Test
-Connection" and opens the task's extra link, and reports what it saw. Screenshots are written
+``tests/deployment/ui/check_ui.mjs``, which logs in, fills the connection form, reads its "Extra
+Fields" section, clicks "Test Connection", opens the task's extra link and the Dataframer asset's
+graph, and reports what it saw. Screenshots are written
 to ``artifacts/ui/`` on every run and kept. Run with ``bash tests/deployment/run.sh <venv> --ui``.
 """
 
@@ -34,7 +35,9 @@ from tests.deployment.harness import (
     RunRecord,
     say,
     spec_id_of,
+    wait_for,
 )
+from tests.deployment.test_asset_schedule import ASSET_URI, CHAIN_DAG, CONSUMER_DAG
 
 pytestmark = [
     pytest.mark.deployment,
@@ -146,10 +149,27 @@ def run_browser_check(config_path: Path, result_path: Path, profile: Path, timeo
     return output
 
 
+def referenced_asset(deployment: Deployment) -> dict[str, Any] | None:
+    """The chain's asset once the dag-processor has recorded its producing task and scheduled DAG."""
+    found = deployment.api("GET", "/assets", params={"uri_pattern": ASSET_URI})["assets"]
+    asset = next((asset for asset in found if asset["uri"] == ASSET_URI), None)
+    if asset is None or not asset["producing_tasks"] or not asset["scheduled_dags"]:
+        return None
+    return dict(asset)
+
+
 @pytest.fixture(scope="session")
 def ui_result(deployment: Deployment, deferrable_run: RunRecord) -> dict[str, Any]:
-    """Run the browser check once; what it saw, step by step."""
+    """Run the browser check once; what it saw, step by step (and, under ``asset``, the API's asset)."""
     check_browser_tools()
+    with deployment.phases.phase(f"wait for the asset of {CHAIN_DAG} and {CONSUMER_DAG}"):
+        asset = wait_for(
+            f"{ASSET_URI} with a producing task and a scheduled DAG in GET /api/v2/assets",
+            lambda: referenced_asset(deployment),
+            timeout=180,
+            interval=2,
+            alive=deployment.check_alive,
+        )
     # Two connections saved with an explicit port, so that Airflow 3.3.2's Test button works on
     # them (see AIRFLOW_PORTLESS_TEST_BUG): one with the right key, one with a wrong one.
     for conn_id, key in ((PORT_CONNECTION, deployment.api_key), (BAD_KEY_CONNECTION, "df-wrong-key")):
@@ -187,6 +207,7 @@ def ui_result(deployment: Deployment, deferrable_run: RunRecord) -> dict[str, An
         "runId": deferrable_run.run_id,
         "taskId": deferrable_run.task_id,
         "linkName": LINK_NAME,
+        "asset": {"uri": ASSET_URI, "producerDag": CHAIN_DAG, "consumerDag": CONSUMER_DAG},
     }
     # A fresh chromium profile directory, unique to this run (see run_browser_check).
     parent = os.environ.get("DATAFRAMER_DEPLOYMENT_TMPDIR") or None
@@ -202,6 +223,7 @@ def ui_result(deployment: Deployment, deferrable_run: RunRecord) -> dict[str, An
         shutil.rmtree(profile, ignore_errors=True)
     say(output.strip())
     result: dict[str, Any] = json.loads(result_path.read_text())
+    result["asset"] = asset
     say(f"screenshots: {', '.join(Path(path).name for path in result['screenshots'])} in {SCREENSHOTS}")
     return result
 
@@ -240,6 +262,57 @@ def test_connection_form_is_relabelled_with_placeholders_and_hidden_fields(ui_re
     assert "DATAFRAMER_API_KEY" in (fields["password"]["placeholder"] or ""), fields["password"]
     for hidden in ("login", "port", "schema"):
         assert not fields[hidden]["visible"], f"{hidden} should be hidden: {fields[hidden]}"
+
+
+def test_connection_form_shows_every_extra_field_with_its_default(ui_result: dict[str, Any]) -> None:
+    from airflow_provider_dataframer.connection_extras import EXTRA_FIELDS
+
+    shown = step(ui_result, "connection_form_extras")["fields"]
+    assert [field["label"] for field in shown] == [extra.label for extra in EXTRA_FIELDS], (
+        f"the form's Extra Fields differ from EXTRA_FIELDS: {shown}; {FORM_METADATA_HINT}"
+    )
+    assert SCREENSHOTS / "connection-form-extra-fields.png" in map(Path, ui_result["screenshots"])
+    for extra, field in zip(EXTRA_FIELDS, shown, strict=True):
+        assert field["visible"], field
+        assert field["helpText"] == extra.description, field
+        # A text input is named after its extra; a JSON field is a code editor without one.
+        assert field["inputName"] in (f"element_{extra.name}", None), field
+        if extra.default is not None:
+            assert field["inputName"] == f"element_{extra.name}", field
+            assert float(field["value"]) == extra.default, f"{extra.name}: default {extra.default}, {field}"
+        elif extra.kind == "headers":
+            assert json.loads(field["value"] or "{}") == {}, field
+        else:
+            assert field["value"] == "", field
+
+
+def graph_edges(graph: dict[str, Any]) -> set[tuple[str, str]]:
+    """A graph's edges as (source's text, target's text), each node's lines joined by " / "."""
+    text = {node["id"]: " / ".join(node["text"]) for node in graph["nodes"]}
+    assert all("source" in edge for edge in graph["edges"]), graph["edges"]
+    return {(text[edge["source"]], text[edge["target"]]) for edge in graph["edges"]}
+
+
+def test_asset_graph_shows_the_producing_and_the_scheduled_dag(ui_result: dict[str, Any]) -> None:
+    seen = step(ui_result, "asset_graph")
+    assert seen["header"] == ASSET_URI, seen["header"]
+    assert SCREENSHOTS / "asset-graph.png" in map(Path, ui_result["screenshots"])
+    graph = seen["scheduling"]
+    dags = sorted(node["text"][0] for node in graph["nodes"] if node["kind"] == "dag")
+    assert dags == sorted({CHAIN_DAG, CONSUMER_DAG}), graph["nodes"]
+    assert graph_edges(graph) == {(CHAIN_DAG, ASSET_URI), (ASSET_URI, CONSUMER_DAG)}, graph
+
+
+def test_asset_graph_by_task_shows_the_producing_and_consuming_tasks(ui_result: dict[str, Any]) -> None:
+    seen = step(ui_result, "asset_graph")
+    asset = ui_result["asset"]
+    assert SCREENSHOTS / "asset-graph-tasks.png" in map(Path, ui_result["screenshots"])
+    # A task node shows the task id over its DAG id; the API names the same tasks.
+    producing = {(f"{ref['task_id']} / {ref['dag_id']}", ASSET_URI) for ref in asset["producing_tasks"]}
+    consuming = {(ASSET_URI, f"{ref['task_id']} / {ref['dag_id']}") for ref in asset["consuming_tasks"]}
+    assert {ref["dag_id"] for ref in asset["producing_tasks"]} == {CHAIN_DAG}, asset
+    assert {ref["dag_id"] for ref in asset["consuming_tasks"]} == {CONSUMER_DAG}, asset
+    assert graph_edges(seen["tasks"]) == producing | consuming, seen["tasks"]
 
 
 def test_test_connection_button_reports_success(deployment: Deployment, ui_result: dict[str, Any]) -> None:

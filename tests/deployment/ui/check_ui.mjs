@@ -2,8 +2,8 @@
 //
 // It observes and reports; tests/deployment/test_ui.py asserts. Usage:
 //   node check_ui.mjs <config.json> <result.json>
-// The config names the api-server, the admin's credentials, the connections to test and the task
-// instance whose extra link to check (see test_ui.py). Each step is independent: a failing step
+// The config names the api-server, the admin's credentials, the connections to test, the task
+// instance whose extra link to check and the asset whose graph to read (see test_ui.py). Each step is independent: a failing step
 // records its error and a screenshot and the next steps still run. Screenshots go to the config's
 // screenshotDir. Exit code 0 when the result was written, whatever it says.
 
@@ -88,7 +88,8 @@ await step('login', async () => {
   return { url: page.url() };
 });
 
-await step('connection_form', async () => {
+// Open "Add Connection" and choose the Dataframer type; the dialog and the types offered.
+async function openDataframerForm() {
   await page.goto(config.baseUrl + '/connections');
   await page.getByRole('button', { name: 'Add Connection' }).click();
   const dialog = page.getByRole('dialog');
@@ -103,6 +104,11 @@ await step('connection_form', async () => {
   if (chosen === undefined) throw new Error(`no Dataframer connection type offered; options: ${JSON.stringify(options)}`);
   await page.getByRole('option', { name: chosen, exact: true }).click();
   await dialog.getByText('Standard Fields').waitFor();
+  return { dialog, options, chosen };
+}
+
+await step('connection_form', async () => {
+  const { dialog, options, chosen } = await openDataframerForm();
   await dialog.locator('input[name="host"]').waitFor();
   const dialogLines = (await dialog.innerText()).split('\n').map((line) => line.trim());
   const labels = (await dialog.locator('label').allInnerTexts()).map((text) => text.replace(/\s*\*$/, '').trim());
@@ -127,6 +133,54 @@ await step('connection_form', async () => {
   await dialog.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('row').filter({ hasText: config.formConnection.id }).waitFor();
   return { options, chosen, dialogLines, labels, fields };
+});
+
+// The "Extra Fields" section of the form (the provider's conn-fields): each field's label, the
+// value its input shows (a field's default is pre-filled), its help text. Not saved.
+await step('connection_form_extras', async () => {
+  const { dialog } = await openDataframerForm();
+  const toggle = dialog.getByRole('button', { name: 'Extra Fields', exact: true });
+  await toggle.click();
+  // The section is the element the toggle controls (its id has a space, which breaks the region's
+  // aria-labelledby, so it cannot be found by its accessible name).
+  const section = dialog.locator(`[id="${await toggle.getAttribute('aria-controls')}"]`);
+  const roots = section.locator('[data-scope="field"][data-part="root"]');
+  await roots.first().waitFor();
+  const fields = [];
+  for (const root of await roots.all()) {
+    const input = root.locator('input[name^="element_"], textarea[name^="element_"]');
+    // A JSON field is a code editor: what it shows is its rendered lines.
+    const editor = root.locator('.view-lines');
+    let value = null;
+    let input_name = null;
+    if ((await input.count()) > 0) {
+      value = await input.first().inputValue();
+      input_name = await input.first().getAttribute('name');
+    } else if ((await editor.count()) > 0) {
+      value = (await editor.first().innerText()).replace(/\u00a0/g, ' ').trim();
+    }
+    const helper = root.locator('[data-part="helper-text"]');
+    fields.push({
+      label: (await root.locator('label').first().innerText()).replace(/\s*\*$/, '').trim(),
+      visible: await root.isVisible(),
+      inputName: input_name,
+      value,
+      helpText: (await helper.count()) > 0 ? (await helper.first().innerText()).trim() : null,
+    });
+  }
+  // The dialog scrolls inside a fixed frame: a viewport as tall as the dialog's content shows it whole.
+  const viewport = page.viewportSize();
+  const height = await dialog.evaluate((el) => el.scrollHeight);
+  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height + 200) });
+  try {
+    await dialog.screenshot({ path: path.join(config.screenshotDir, 'connection-form-extra-fields.png') });
+    result.screenshots.push(path.join(config.screenshotDir, 'connection-form-extra-fields.png'));
+  } finally {
+    await page.setViewportSize(viewport);
+  }
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  return { fields };
 });
 
 async function testConnection(id, screenshot) {
@@ -169,6 +223,60 @@ await step('extra_link', async () => {
     await popup.close();
   }
   return { url, extraLinksHeading: await page.getByText('Extra Links').count(), found, opened };
+});
+
+// What a React Flow graph shows: its nodes (id, kind, lines of text) and edges (source -> target).
+async function graphSeen() {
+  const nodes = await page.locator('.react-flow__node').evaluateAll((elements) =>
+    elements.map((node) => ({
+      id: node.getAttribute('data-id'),
+      kind: ([...node.classList].find((name) => name.startsWith('react-flow__node-')) ?? '').slice('react-flow__node-'.length),
+      text: node.innerText.split('\n').map((line) => line.trim()).filter(Boolean),
+    })));
+  const edges = await page.locator('.react-flow__edge').evaluateAll((elements) =>
+    elements.map((edge) => {
+      const label = edge.getAttribute('aria-label') ?? '';
+      const match = /^Edge from (.+) to (.+)$/.exec(label);
+      return match ? { source: match[1], target: match[2] } : { label };
+    }));
+  return { nodes, edges };
+}
+
+// Fit the graph to its pane and wait until every node lies inside it, so the screenshot shows all.
+async function fitGraph() {
+  await page.locator('.react-flow__controls-fitview').click();
+  await page.waitForFunction(() => {
+    const pane = document.querySelector('.react-flow')?.getBoundingClientRect();
+    const nodes = [...document.querySelectorAll('.react-flow__node')].map((node) => node.getBoundingClientRect());
+    return pane && nodes.length > 0 && nodes.every((box) =>
+      box.left >= pane.left && box.right <= pane.right && box.top >= pane.top && box.bottom <= pane.bottom);
+  });
+}
+
+// The asset's page (Assets -> the asset): its graph by DAG ("Scheduling") and by task ("Task
+// Dependencies"), each waited for by the names it must show.
+await step('asset_graph', async () => {
+  const { uri, producerDag, consumerDag } = config.asset;
+  await page.goto(config.baseUrl + '/assets');
+  await page.getByRole('link', { name: uri, exact: true }).click();
+  await page.waitForURL(/\/assets\/[^/]+$/);
+  const header = (await page.getByText(uri, { exact: true }).first().innerText()).trim();
+  await page.getByRole('button', { name: 'Scheduling', exact: true }).click();
+  for (const dagId of [producerDag, consumerDag]) {
+    await page.locator('.react-flow__node-dag').filter({ hasText: dagId }).waitFor();
+  }
+  await fitGraph();
+  const scheduling = await graphSeen();
+  await shot('asset-graph');
+  await page.getByRole('button', { name: 'Task Dependencies', exact: true }).click();
+  for (const dagId of [producerDag, consumerDag]) {
+    await page.locator('.react-flow__node-task').filter({ hasText: dagId }).waitFor();
+  }
+  await fitGraph();
+  const tasks = await graphSeen();
+  await shot('asset-graph-tasks');
+  const details = (await page.locator('body').innerText()).split('\n').map((line) => line.trim()).filter(Boolean);
+  return { url: page.url(), header, scheduling, tasks, details };
 });
 
 result.consoleErrors = consoleErrors;
