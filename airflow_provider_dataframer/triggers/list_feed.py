@@ -22,8 +22,6 @@ that polls while it is in flight). So the list is called at most about once per 
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 import math
 import time
@@ -36,6 +34,7 @@ from airflow_provider_dataframer.kinds import RUN, SPEC, ResourceKind
 from airflow_provider_dataframer.models import StatusResource
 from airflow_provider_dataframer.retry import requested_wait
 from airflow_provider_dataframer.status import Phase
+from airflow_provider_dataframer.triggers.shared_call import SharedCall
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +127,9 @@ class ListFeed:
         self._list_size = 0
         self._failures = 0
         self._blocked_until = 0.0
-        self._answer: tuple[float, Answer] | None = None
-        self._call: asyncio.Task[tuple[float, Answer | None]] | None = None
+        self._calls: SharedCall[Answer | None] = SharedCall(
+            self._list_once, keep=lambda answer: answer is not None
+        )
 
     @staticmethod
     def serves(kind: ResourceKind) -> bool:
@@ -149,7 +149,7 @@ class ListFeed:
         self._reconsider()
         if not self.listing:
             return await reader.by_id()
-        asked, answer = await self._latest(newer_than=reader.seen, max_age=reader.interval)
+        asked, answer = await self._calls.latest(newer_than=reader.seen, max_age=reader.interval)
         if answer is None:  # the list failed: per-id for a while
             return await reader.by_id()
         reader.seen = asked
@@ -165,8 +165,7 @@ class ListFeed:
 
     def close(self) -> None:
         """Cancel a list call in flight (its shared client is closing)."""
-        if self._call is not None:
-            self._call.cancel()
+        self._calls.close()
 
     def join(self, resource_id: str) -> None:
         """Count a waiter of ``resource_id`` in."""
@@ -202,37 +201,23 @@ class ListFeed:
         else:
             self.listing = self.waiters >= self.threshold()
 
-    async def _latest(self, newer_than: float, max_age: float) -> tuple[float, Answer | None]:
-        answer = self._answer
-        if answer is not None and answer[0] > newer_than and time.monotonic() - answer[0] < max_age:
-            return answer
-        if self._call is None:
-            # In a context of its own: the call serves every waiter, not the one that started it.
-            self._call = contextvars.Context().run(asyncio.ensure_future, self._list_once())
-        return await asyncio.shield(self._call)
-
-    async def _list_once(self) -> tuple[float, Answer | None]:
-        asked = time.monotonic()
-        answer: Answer | None
+    async def _list_once(self) -> Answer | None:
+        """One list call: the wanted items by id, a throttle to honour, or None (it failed)."""
         try:
             body = await self._list_call(self.kind)
         except Exception as exc:
-            answer = exc if requested_wait(exc) else None
-            if answer is None:
-                self._failed(exc)
-        else:
-            wanted = self._wanted
-            answer = {
-                item["id"]: item
-                for item in body
-                if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] in wanted
-            }
-            self._list_size = len(body)
-            self._failures = 0
-        finally:
-            self._call = None
-        self._answer = (asked, answer) if answer is not None else None
-        return asked, answer
+            if requested_wait(exc):
+                return exc  # throttled: shared, so every waiter waits as the server asked
+            self._failed(exc)
+            return None
+        wanted = self._wanted
+        self._list_size = len(body)
+        self._failures = 0
+        return {
+            item["id"]: item
+            for item in body
+            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] in wanted
+        }
 
     def _failed(self, error: Exception) -> None:
         self._failures += 1

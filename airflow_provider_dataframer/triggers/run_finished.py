@@ -37,7 +37,8 @@ except ImportError:  # Airflow 2: no event-driven scheduling
     EVENT_TRIGGERS_SUPPORTED = False
 
 if TYPE_CHECKING:
-    from airflow_provider_dataframer.triggers.shared_client import RunList, SharedClient
+    from airflow_provider_dataframer.triggers.shared_call import SharedCall
+    from airflow_provider_dataframer.triggers.shared_client import SharedClient
 
 RUN_TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
 """The statuses in which a run is finished (today's API spelling), the default of ``statuses``."""
@@ -423,7 +424,9 @@ class RunFinishedTrigger(_EventTrigger):
                 raise
             self._report(f"could not check spec {self.spec_id} yet ({exc})")
 
-    async def _poll(self, runs: RunList, asked: float) -> tuple[tuple[float, list[Any]] | None, float]:
+    async def _poll(
+        self, runs: SharedCall[list[Any]], asked: float
+    ) -> tuple[tuple[float, list[Any]] | None, float]:
         """
         One list answer (None after a transient error, logged once per change) and the pause
         before the next (longer when the server asked with ``Retry-After``).

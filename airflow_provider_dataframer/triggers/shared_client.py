@@ -22,9 +22,7 @@ starts afresh.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hashlib
-import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,6 +31,7 @@ from airflow_provider_dataframer.hooks.dataframer import POOL_SIZE, ConnectionSe
 from airflow_provider_dataframer.kinds import RUN, ResourceKind
 from airflow_provider_dataframer.models import StatusResource
 from airflow_provider_dataframer.triggers.list_feed import FeedReader, ListFeed
+from airflow_provider_dataframer.triggers.shared_call import SharedCall
 
 MAX_IN_FLIGHT = POOL_SIZE
 """Requests the triggers of one shared client have in flight at once (its connection pool's size)."""
@@ -60,7 +59,7 @@ class SharedClient:
         self.closed = False
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._feeds: dict[str, ListFeed] = {}
-        self._runs: RunList | None = None
+        self._runs: SharedCall[list[Any]] | None = None
 
     def __repr__(self) -> str:
         return f"SharedClient({self.settings.base_url}, users={self.users}, closed={self.closed})"
@@ -74,10 +73,14 @@ class SharedClient:
             feed = self._feeds[kind.name] = ListFeed(kind, self._list, self.settings.base_url)
         return feed
 
-    def runs(self) -> RunList:
-        """The whole run list, shared by the run watchers of this client."""
+    def runs(self) -> SharedCall[list[Any]]:
+        """
+        The whole run list (raw items), shared by the run watchers of this client
+        (:class:`~airflow_provider_dataframer.triggers.run_finished.RunFinishedTrigger`): several
+        watchers, still one list call per interval.
+        """
         if self._runs is None:
-            self._runs = RunList(self)
+            self._runs = SharedCall(lambda: self.list_statuses(RUN))
         return self._runs
 
     def watching(self, kind: ResourceKind, resource_id: str, interval: float) -> ByIdReader | FeedReader:
@@ -110,48 +113,6 @@ class SharedClient:
     async def _list(self, kind: ResourceKind) -> list[Any]:
         async with self._slots:
             return await self.hook.alist_statuses(kind, retries=False)
-
-
-class RunList:
-    """
-    The whole run list of one shared client, for the run watchers
-    (:class:`~airflow_provider_dataframer.triggers.run_finished.RunFinishedTrigger`).
-
-    A watcher takes the latest answer if it was asked for after the watcher's previous poll and is
-    younger than the watcher's interval; otherwise it starts the next call (joined by every
-    watcher that polls while it is in flight). Several watchers: still one list call per interval.
-
-    :param client: the shared client whose list call it makes.
-    """
-
-    def __init__(self, client: SharedClient) -> None:
-        self._client = client
-        self._answer: tuple[float, list[Any]] | None = None
-        self._call: asyncio.Task[tuple[float, list[Any]]] | None = None
-
-    async def latest(self, newer_than: float, max_age: float) -> tuple[float, list[Any]]:
-        """When the answer was asked for (monotonic seconds), and its raw items."""
-        answer = self._answer
-        if answer is not None and answer[0] > newer_than and time.monotonic() - answer[0] < max_age:
-            return answer
-        if self._call is None:
-            # In a context of its own: the call serves every watcher, not the one that started it.
-            self._call = contextvars.Context().run(asyncio.ensure_future, self._list_once())
-        return await asyncio.shield(self._call)
-
-    def close(self) -> None:
-        """Cancel a list call in flight (its shared client is closing)."""
-        if self._call is not None:
-            self._call.cancel()
-
-    async def _list_once(self) -> tuple[float, list[Any]]:
-        asked = time.monotonic()
-        try:
-            items = await self._client.list_statuses(RUN)
-        finally:
-            self._call = None
-        self._answer = (asked, items)
-        return self._answer
 
 
 class ByIdReader:

@@ -16,14 +16,15 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
-from airflow_provider_dataframer.kinds import ResourceKind
+from airflow_provider_dataframer.kinds import RUN, ResourceKind
 from airflow_provider_dataframer.triggers import run_finished
 from airflow_provider_dataframer.triggers.run_finished import (
     EVENT_TRIGGERS_SUPPORTED,
     RunFinishedTrigger,
     Watermark,
 )
-from airflow_provider_dataframer.triggers.shared_client import RunList, SharedClient, open_clients
+from airflow_provider_dataframer.triggers.shared_call import SharedCall
+from airflow_provider_dataframer.triggers.shared_client import SharedClient, open_clients
 from dataframer_emulator.server import EmulatorServer
 from tests.conftest import connection_json
 
@@ -514,7 +515,7 @@ class ListNeverAnswers:
 
 async def test_closing_the_run_list_cancels_its_call_in_flight() -> None:
     client = ListNeverAnswers()
-    runs = RunList(client)  # type: ignore[arg-type]  # only list_statuses is called
+    runs = SharedCall(lambda: client.list_statuses(RUN))
     waiter = asyncio.ensure_future(runs.latest(newer_than=-float("inf"), max_age=1.0))
     await client.started.wait()
     runs.close()
