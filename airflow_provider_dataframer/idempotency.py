@@ -25,7 +25,6 @@ import abc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -36,6 +35,7 @@ from airflow_provider_dataframer.exceptions import (
     DataframerTransportError,
 )
 from airflow_provider_dataframer.retry import is_transient
+from airflow_provider_dataframer.timestamps import api_time
 
 if TYPE_CHECKING:
     from airflow_provider_dataframer.retry import RetryPolicy
@@ -89,9 +89,10 @@ class Attempt:
 
     def may_have_made(self, created_at: str | None) -> bool:
         """Whether an object created at ``created_at`` (the server's ISO time) may be this send's."""
-        created = _epoch(created_at)
-        if created is None:
+        moment = api_time(created_at)
+        if moment is None:
             return True
+        created = moment.timestamp()
         if created < self.sent_at - CLOCK_TOLERANCE:
             return False
         return self.answered_at is None or created <= self.answered_at + CLOCK_TOLERANCE
@@ -108,18 +109,6 @@ class Attempt:
 
     def describe(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.sent_at))
-
-
-def _epoch(created_at: str | None) -> float | None:
-    if not created_at:
-        return None
-    try:
-        moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
 
 
 class StateStore(Protocol):

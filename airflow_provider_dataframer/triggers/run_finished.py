@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_dataframer import DEFAULT_CONN_ID
+from airflow_provider_dataframer.timestamps import api_time
 from airflow_provider_dataframer.triggers.base import import_waiting_stack
 
 try:
@@ -76,17 +77,6 @@ STATE_KEY_PREFIX = "dataframer.run_finished."
 """The asset state store key of a watcher: this prefix and a digest of what it watches."""
 
 
-def _utc(value: str | None) -> datetime | None:
-    """An API timestamp (ISO 8601, ``Z`` or offset) as an aware UTC datetime; None if unreadable."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-
-
 @dataclass
 class Watermark:
     """
@@ -126,11 +116,11 @@ class Watermark:
         """A stored watermark, or None when ``stored`` is not one (never saved, or unreadable)."""
         if not isinstance(stored, dict) or not isinstance(stored.get("seen"), dict):
             return None
-        floor = _utc(stored.get("floor")) if stored.get("floor") is not None else None
+        floor = api_time(stored.get("floor")) if stored.get("floor") is not None else None
         seen = {
             str(run_id): at
             for run_id, at in stored["seen"].items()
-            if isinstance(at, str) and _utc(at) is not None
+            if isinstance(at, str) and api_time(at) is not None
         }
         return cls(floor=floor, seen=seen)
 
@@ -249,7 +239,7 @@ class RunFinishedTrigger(_EventTrigger):
                 f"RunFinishedTrigger: poll_interval must be at least {MIN_POLL_INTERVAL:g} s "
                 f"(each poll lists every run of the account), got {poll_interval!r}."
             )
-        if finished_after is not None and _utc(finished_after) is None:
+        if finished_after is not None and api_time(finished_after) is None:
             raise ValueError(
                 f"RunFinishedTrigger: finished_after must be an ISO 8601 time such as "
                 f"'2026-05-01T00:00:00Z', got {finished_after!r}."
@@ -307,7 +297,7 @@ class RunFinishedTrigger(_EventTrigger):
             item["spec_name"], self.spec_name or ""
         ):
             return None
-        finished = _utc(item.get("completed_at"))
+        finished = api_time(item.get("completed_at"))
         if finished is None:
             # Not created_at: it may be far below the watermark's floor, and the run never fire.
             finished = self._seen_finished.setdefault(item["id"], datetime.now(timezone.utc))
@@ -451,7 +441,7 @@ class RunFinishedTrigger(_EventTrigger):
             self._problem = problem
 
     def _baseline(self, finished: list[FinishedRun]) -> Watermark:
-        start = _utc(self.finished_after)
+        start = api_time(self.finished_after)
         if start is not None and self._store() is not None:
             return Watermark(floor=start)
         if start is not None:

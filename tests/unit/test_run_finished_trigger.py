@@ -17,6 +17,7 @@ import pytest
 
 from airflow_provider_dataframer.hooks.dataframer import DataframerHook
 from airflow_provider_dataframer.kinds import RUN, ResourceKind
+from airflow_provider_dataframer.timestamps import api_time
 from airflow_provider_dataframer.triggers import run_finished
 from airflow_provider_dataframer.triggers.run_finished import (
     EVENT_TRIGGERS_SUPPORTED,
@@ -207,8 +208,8 @@ def test_the_interval_has_a_floor(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_watermark_keeps_only_the_lookback_window() -> None:
     watermark = Watermark()
-    old = run_finished._utc("2026-05-01T10:00:00Z")
-    new = run_finished._utc("2026-05-01T11:00:00Z")
+    old = api_time("2026-05-01T10:00:00Z")
+    new = api_time("2026-05-01T11:00:00Z")
     assert old is not None and new is not None
     watermark.record([("old", old), ("new", new)])
     assert watermark.floor == new - run_finished.LOOKBACK
@@ -230,7 +231,7 @@ def test_a_run_listed_without_completed_at_finished_when_first_seen_so() -> None
         "created_at": "2000-01-01T00:00:00Z",
         "completed_at": None,
     }
-    watermark = Watermark(floor=run_finished._utc("2026-05-01T00:00:00Z"))
+    watermark = Watermark(floor=api_time("2026-05-01T00:00:00Z"))
     seen = trigger.matches(item)
     assert seen is not None and seen.finished > datetime.now(timezone.utc) - timedelta(minutes=1)
     assert watermark.is_new(seen.run_id, seen.finished), "not its created_at, below the floor"
